@@ -1,0 +1,52 @@
+"""Maps recap's domain errors to Temporal's typed ApplicationErrors, in one place.
+
+The error `type` is what operators see and what batch workflows report per session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
+
+from recap.llm.client import LLMError, LLMRateLimited
+from recap.llm.gate import SummaryInvalid
+from recap.pipeline import SourceUnavailable, TimelineMissing
+from recap.sources.base import RecordingError
+
+NON_RETRYABLE_TYPES = (
+    "recording_not_found",
+    "invalid_recording",
+    "source_unavailable",
+    "timeline_missing",
+    "summary_invalid",
+    "llm_auth",
+    "llm_bad_request",
+)
+
+
+def to_application_error(error: Exception) -> ApplicationError:
+    if isinstance(error, ApplicationError):
+        return error
+    if isinstance(error, LLMRateLimited):
+        delay = (
+            timedelta(seconds=error.retry_after_seconds)
+            if error.retry_after_seconds is not None
+            else None
+        )
+        return ApplicationError(str(error), type=error.code, next_retry_delay=delay)
+    if isinstance(error, LLMError):
+        return ApplicationError(str(error), type=error.code, non_retryable=not error.retryable)
+    if isinstance(error, RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid):
+        return ApplicationError(str(error), type=error.code, non_retryable=True)
+    return ApplicationError(f"{type(error).__name__}: {error}", type="internal_error")
+
+
+@contextmanager
+def typed_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        raise to_application_error(error) from error

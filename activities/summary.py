@@ -1,0 +1,102 @@
+"""The three activities of a session summary: thin adapters over `recap.pipeline`.
+
+Credentials and connections come from the worker's environment here, never from the
+workflow's inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+from temporalio import activity
+
+from activities.errors import typed_errors
+from activities.models import (
+    CompiledTimeline,
+    CompileTimelineInput,
+    StoreSummaryInput,
+    SummarizeTimelineInput,
+)
+from recap import pipeline
+from recap.config import get_settings
+from recap.llm.client import chat_model_from_settings
+from recap.llm.schema import SessionSummary
+from recap.logging import get_logger
+from recap.store.repository import StoredSummary, store_for
+
+log = get_logger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+
+
+@activity.defn(name="compile_timeline")
+def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
+    settings = get_settings()
+    with typed_errors():
+        source = pipeline.open_source(request.source or settings.source)
+        compiled = pipeline.compile_session(
+            team_id=request.team_id,
+            session_id=request.session_id,
+            source=source,
+            store=store_for(settings.resolved_database_url),
+            max_tokens=request.max_tokens or settings.timeline_max_tokens,
+        )
+    log.info(
+        "timeline compiled",
+        team_id=request.team_id,
+        session_id=request.session_id,
+        events=compiled.events,
+        tokens=compiled.tokens,
+    )
+    return compiled
+
+
+async def _heartbeat_forever() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+@activity.defn(name="summarize_session")
+async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
+    settings = get_settings()
+    model = chat_model_from_settings(settings)
+    heartbeat = asyncio.create_task(_heartbeat_forever())
+    try:
+        with typed_errors():
+            summary = await pipeline.summarize_session(
+                timeline_hash=request.timeline_hash,
+                focus_area=request.focus_area,
+                store=store_for(settings.resolved_database_url),
+                model=model,
+                schema_limits=settings.effective_llm_schema_limits,
+            )
+    finally:
+        heartbeat.cancel()
+        with suppress(asyncio.CancelledError):
+            await heartbeat
+        await model.close()
+    log.info(
+        "session summarized",
+        team_id=request.team_id,
+        session_id=request.session_id,
+        model=summary.run.model,
+        latency_ms=summary.run.latency_ms,
+        missing_refs=len(summary.gate.missing_refs),
+    )
+    return summary
+
+
+@activity.defn(name="store_summary")
+def store_summary(request: StoreSummaryInput) -> StoredSummary:
+    settings = get_settings()
+    with typed_errors():
+        return pipeline.store_summary(
+            team_id=request.team_id,
+            summary=request.summary,
+            store=store_for(settings.resolved_database_url),
+        )
+
+
+ALL_ACTIVITIES = (compile_timeline, summarize_session, store_summary)

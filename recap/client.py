@@ -1,0 +1,86 @@
+"""Starting and awaiting recap's workflows: the one place in `recap/` that uses temporalio."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from recap.config import Settings
+from recap.naming import summary_workflow_id
+
+
+async def connect(settings: Settings) -> Client:
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+    except RuntimeError as error:
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address} ({error}); start it with "
+            "`recap dev` or set RECAP_TEMPORAL_ADDRESS"
+        ) from error
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    session_id: str
+    workflow_id: str
+    result: object | None  # SummarizeSessionResult on success
+    error_type: str | None = None
+    error: str | None = None
+
+
+def failure_reason(error: BaseException) -> tuple[str, str]:
+    """The typed reason (e.g. `recording_not_found`) and message behind a workflow failure."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type:
+            return cause.type, cause.message
+        if isinstance(cause, WorkflowFailureError | ActivityError):
+            cause = cause.cause
+            continue
+        cause = cause.__cause__
+    return "workflow_failed", str(error)
+
+
+async def summarize_sessions(
+    client: Client,
+    settings: Settings,
+    *,
+    team_id: str,
+    session_ids: list[str],
+    focus_area: str | None,
+    source: str | None,
+) -> list[SessionOutcome]:
+    # Imported here so that importing recap.client stays cheap for the other commands.
+    from activities.models import SummarizeSessionInput
+    from workflows.summarize_session import SummarizeSessionWorkflow
+
+    async def one(session_id: str) -> SessionOutcome:
+        workflow_id = summary_workflow_id(team_id, session_id, focus_area)
+        handle = await client.start_workflow(
+            SummarizeSessionWorkflow.run,
+            SummarizeSessionInput(
+                team_id=team_id, session_id=session_id, focus_area=focus_area, source=source
+            ),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"Summarize session {session_id}",
+        )
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as error:
+            error_type, message = failure_reason(error)
+            return SessionOutcome(session_id, workflow_id, None, error_type, message)
+        return SessionOutcome(session_id, workflow_id, result)
+
+    return list(await asyncio.gather(*(one(session_id) for session_id in session_ids)))

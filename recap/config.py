@@ -1,0 +1,101 @@
+"""recap's settings: one pydantic-settings class, read from the environment and `.env`.
+
+Nothing else in recap reads `os.environ`; credentials live here as `SecretStr` so they
+never print by accident.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "recap"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RECAP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "recap"
+
+    database_url: str | None = None
+
+    llm_base_url: str | None = None
+    llm_model: str = "gemma-3-270m"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = 120.0
+    llm_max_output_tokens: int = 1024
+    llm_temperature: float = 0.2
+    # maxLength/maxItems in the response schema: on for grammar-enforcing local servers
+    # (llama.cpp, vLLM), off for OpenAI's strict mode, which rejects them. Unset means on
+    # only for the embedded model server.
+    llm_schema_limits: bool | None = None
+
+    source: str = "files:./recordings"
+    posthog_host: str = "https://us.posthog.com"
+    posthog_project_id: str | None = None
+    posthog_api_key: SecretStr | None = None
+
+    team_id: str = "default"
+    timeline_max_tokens: int = 6000
+
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # The embedded stack (`recap dev` / `recap demo`).
+    temporal_ui_port: int = 8233
+    llm_server_port: int = 8081
+    llm_server_threads: int = 2
+    llm_server_ctx_size: int = 8192
+
+    @field_validator("source")
+    @classmethod
+    def _check_source(cls, value: str) -> str:
+        if value != "posthog" and not value.startswith("files:"):
+            raise ValueError("RECAP_SOURCE must be 'posthog' or 'files:DIR'")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'recap.db'}"
+
+    @property
+    def effective_llm_base_url(self) -> str:
+        """The configured endpoint, or the embedded llama-server that `recap dev` starts."""
+        return self.llm_base_url or f"http://127.0.0.1:{self.llm_server_port}/v1"
+
+    @property
+    def effective_llm_schema_limits(self) -> bool:
+        if self.llm_schema_limits is not None:
+            return self.llm_schema_limits
+        return self.llm_base_url is None
+
+    @property
+    def temporal_ui_url(self) -> str:
+        host = self.temporal_address.rsplit(":", 1)[0] or "localhost"
+        return f"http://{host}:{self.temporal_ui_port}"
+
+    @property
+    def tiktoken_cache_dir(self) -> Path:
+        return self.data_dir / "tiktoken"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

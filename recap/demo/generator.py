@@ -1,0 +1,1074 @@
+"""Scripted visits to made-up sites, recorded as posthog-js with rrweb would record them.
+
+`recap demo` and the tests use these files instead of real PostHog data: PostHog's
+"export to file" JSON, deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+Json = dict[str, Any]
+
+EXPORT_VERSION: Final = "2023-04-28"
+DEFAULT_START_MS: Final = 1_763_800_000_000
+VIEWPORT: Final = (1440, 900)
+
+
+class EventType:
+    """rrweb's EventType."""
+
+    FULL_SNAPSHOT: Final = 2
+    INCREMENTAL_SNAPSHOT: Final = 3
+    META: Final = 4
+    CUSTOM: Final = 5
+    PLUGIN: Final = 6
+
+
+class IncrementalSource:
+    """rrweb's IncrementalSource, the kinds this generator emits."""
+
+    MUTATION: Final = 0
+    MOUSE_MOVE: Final = 1
+    MOUSE_INTERACTION: Final = 2
+    SCROLL: Final = 3
+    INPUT: Final = 5
+
+
+class MouseInteraction:
+    """rrweb's MouseInteractions, the kinds this generator emits."""
+
+    MOUSE_UP: Final = 0
+    MOUSE_DOWN: Final = 1
+    CLICK: Final = 2
+    FOCUS: Final = 5
+    BLUR: Final = 6
+
+
+class NodeType:
+    """rrweb-snapshot's NodeType."""
+
+    DOCUMENT: Final = 0
+    DOCUMENT_TYPE: Final = 1
+    ELEMENT: Final = 2
+    TEXT: Final = 3
+
+
+FOCUSABLE_TAGS: Final = frozenset({"a", "button", "input", "select", "textarea"})
+POINTER_TYPE_MOUSE: Final = 0
+
+
+# --- the DOM --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    """An element to serialize; `key` names it for the script, `at` is where its centre is.
+
+    `at` is in page coordinates, or in viewport coordinates when `fixed` (sticky headers,
+    toasts), which is what decides whether scrolling moves it.
+    """
+
+    tag: str
+    attrs: Mapping[str, str]
+    children: tuple[ElementSpec | str, ...]
+    key: str | None = None
+    at: tuple[int, int] | None = None
+    fixed: bool = False
+
+
+def tag(
+    name: str,
+    attrs: Mapping[str, str] | None = None,
+    *children: ElementSpec | str,
+    key: str | None = None,
+    at: tuple[int, int] | None = None,
+    fixed: bool = False,
+) -> ElementSpec:
+    """Describe an element; plain strings among `children` become text nodes."""
+    return ElementSpec(name, dict(attrs or {}), children, key=key, at=at, fixed=fixed)
+
+
+class DomBuilder:
+    """Serializes one page's DOM the way rrweb-snapshot does and keeps track of it afterwards.
+
+    Ids are allocated in document order (a node before its children) and keep counting for
+    nodes that mutations add. Each page load gets a fresh builder, because rrweb's counter
+    lives in the page and starts again at 1 after a navigation.
+    """
+
+    def __init__(self, origin: str) -> None:
+        self._origin = origin
+        self._next_id = 1
+        self._keys: dict[str, int] = {}
+        self._tags: dict[int, str] = {}
+        self._points: dict[int, tuple[tuple[int, int], bool]] = {}
+        self._parent: dict[int, int] = {}
+        self._children: dict[int, list[int]] = {}
+
+    def document(self, *, title: str, body: Sequence[ElementSpec | str]) -> Json:
+        """The FullSnapshot `node`: Document, DocumentType and the html element."""
+        document_id = self._allocate(None, "#document")
+        doctype = {
+            "type": NodeType.DOCUMENT_TYPE,
+            "name": "html",
+            "publicId": "",
+            "systemId": "",
+            "id": self._allocate(document_id, "#doctype"),
+        }
+        html = tag(
+            "html",
+            {"lang": "en"},
+            tag(
+                "head",
+                {},
+                tag("meta", {"charset": "utf-8"}),
+                tag("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+                tag("title", {}, title),
+                tag("link", {"rel": "stylesheet", "href": "/assets/app.css"}),
+                tag("script", {"src": "/assets/app.js", "defer": ""}),
+            ),
+            tag("body", {}, *body, key="body"),
+        )
+        return {
+            "type": NodeType.DOCUMENT,
+            "childNodes": [doctype, self._serialize(html, document_id)],
+            "compatMode": "CSS1Compat",
+            "id": document_id,
+        }
+
+    def add(self, spec: ElementSpec, *, parent: str, before: str | None = None) -> list[Json]:
+        """Mutation `adds` for a new subtree, flattened parent-first as rrweb emits them."""
+        parent_id = self.id_of(parent)
+        next_id = self.id_of(before) if before is not None else None
+        adds: list[Json] = []
+        self._serialize_flat(spec, parent_id, next_id, adds)
+        return adds
+
+    def remove(self, key: str) -> Json:
+        """The mutation `removes` entry for a keyed node; its subtree goes with it."""
+        node_id = self.id_of(key)
+        parent_id = self._parent[node_id]
+        self._children[parent_id].remove(node_id)
+        self._forget(node_id)
+        return {"parentId": parent_id, "id": node_id}
+
+    def id_of(self, key: str) -> int:
+        return self._keys[key]
+
+    def text_id(self, key: str) -> int:
+        """The id of the first text node inside a keyed element."""
+        for child_id in self._children[self.id_of(key)]:
+            if self._tags[child_id] == "#text":
+                return child_id
+        raise KeyError(f"{key!r} has no text child")
+
+    def point(self, node_id: int) -> tuple[tuple[int, int], bool]:
+        """Where a node's centre is and whether that is in viewport coordinates."""
+        return self._points[node_id]
+
+    def is_focusable(self, node_id: int) -> bool:
+        return self._tags.get(node_id) in FOCUSABLE_TAGS
+
+    def contains(self, node_id: int) -> bool:
+        return node_id in self._tags
+
+    def _allocate(self, parent_id: int | None, name: str) -> int:
+        node_id = self._next_id
+        self._next_id += 1
+        self._tags[node_id] = name
+        self._children[node_id] = []
+        if parent_id is not None:
+            self._parent[node_id] = parent_id
+        return node_id
+
+    def _attach(self, node_id: int, parent_id: int, next_id: int | None) -> None:
+        siblings = self._children[parent_id]
+        siblings.insert(siblings.index(next_id) if next_id is not None else len(siblings), node_id)
+
+    def _register(self, spec: ElementSpec, node_id: int) -> None:
+        if spec.key is not None:
+            self._keys[spec.key] = node_id
+        if spec.at is not None:
+            self._points[node_id] = (spec.at, spec.fixed)
+
+    def _attributes(self, spec: ElementSpec) -> dict[str, str]:
+        # rrweb-snapshot stores href/src absolute, resolved against the document
+        return {
+            name: self._origin + value
+            if name in ("href", "src") and value.startswith("/")
+            else value
+            for name, value in spec.attrs.items()
+        }
+
+    def _serialize(self, spec: ElementSpec | str, parent_id: int) -> Json:
+        if isinstance(spec, str):
+            text_id = self._allocate(parent_id, "#text")
+            self._attach(text_id, parent_id, None)
+            return {"type": NodeType.TEXT, "textContent": spec, "id": text_id}
+        node_id = self._allocate(parent_id, spec.tag)
+        self._attach(node_id, parent_id, None)
+        self._register(spec, node_id)
+        children = [self._serialize(child, node_id) for child in spec.children]
+        return {
+            "type": NodeType.ELEMENT,
+            "tagName": spec.tag,
+            "attributes": self._attributes(spec),
+            "childNodes": children,
+            "id": node_id,
+        }
+
+    def _serialize_flat(
+        self, spec: ElementSpec | str, parent_id: int, next_id: int | None, adds: list[Json]
+    ) -> None:
+        if isinstance(spec, str):
+            text_id = self._allocate(parent_id, "#text")
+            self._attach(text_id, parent_id, next_id)
+            node: Json = {"type": NodeType.TEXT, "textContent": spec, "id": text_id}
+            adds.append({"parentId": parent_id, "nextId": next_id, "node": node})
+            return
+        node_id = self._allocate(parent_id, spec.tag)
+        self._attach(node_id, parent_id, next_id)
+        self._register(spec, node_id)
+        node = {
+            "type": NodeType.ELEMENT,
+            "tagName": spec.tag,
+            "attributes": self._attributes(spec),
+            "childNodes": [],
+            "id": node_id,
+        }
+        adds.append({"parentId": parent_id, "nextId": next_id, "node": node})
+        for child in spec.children:
+            self._serialize_flat(child, node_id, None, adds)
+
+    def _forget(self, node_id: int) -> None:
+        for child_id in self._children.pop(node_id):
+            self._forget(child_id)
+        del self._tags[node_id]
+        self._parent.pop(node_id, None)
+        self._points.pop(node_id, None)
+        for key in [key for key, value in self._keys.items() if value == node_id]:
+            del self._keys[key]
+
+
+# --- the browser tab ------------------------------------------------------------------------
+
+
+class SimulatedTab:
+    """One browser tab with posthog-js recording it: user actions in, rrweb events out.
+
+    The clock only moves forward, by human-sized random amounts drawn from `rng`, so the
+    same seed always gives the same recording.
+    """
+
+    def __init__(self, rng: random.Random, start_ms: int, window_id: str) -> None:
+        self.rng = rng
+        self.now = start_ms
+        self.window_id = window_id
+        self.events: list[Json] = []
+        self.href = ""
+        self.dom = DomBuilder("")
+        self.width, self.height = VIEWPORT
+        self.mouse = (self.width // 2, self.height // 3)
+        self.scroll_y = 0
+        self.focused: int | None = None
+        self.page_loaded_ms = start_ms
+
+    # page loads
+
+    def open_page(self, href: str, *, title: str, body: Sequence[ElementSpec | str]) -> None:
+        """A full page load: Meta, FullSnapshot, then posthog-js's `$pageview` marker."""
+        parts = urlsplit(href)
+        self.dom = DomBuilder(f"{parts.scheme}://{parts.netloc}")
+        node = self.dom.document(title=title, body=body)
+        self.href = href
+        self.scroll_y = 0
+        self.focused = None
+        self.page_loaded_ms = self.now
+        self._emit(EventType.META, {"href": href, "width": self.width, "height": self.height})
+        self._emit(EventType.FULL_SNAPSHOT, {"node": node, "initialOffset": {"top": 0, "left": 0}})
+        self.pause(2, 30)
+        self._emit(EventType.CUSTOM, {"tag": "$pageview", "payload": {"href": href}})
+
+    def navigate(self, href: str, *, title: str, body: Sequence[ElementSpec | str]) -> None:
+        """Follow a link: the old page unloads and the new one takes a moment to arrive."""
+        self.pause(350, 900)
+        self.open_page(href, title=title, body=body)
+
+    # time
+
+    def pause(self, low_ms: int, high_ms: int) -> None:
+        self.now += self.rng.randint(low_ms, high_ms)
+
+    # the mouse
+
+    def move_to(self, point: tuple[int, int], target_id: int | None = None) -> None:
+        """Glide the pointer to `point`, sampled every ~50 ms and flushed every 500 ms.
+
+        Positions carry the id of the node under the pointer and a `timeOffset` relative to
+        the flush, the way rrweb batches mouse moves.
+        """
+        body_id = self.dom.id_of("body")
+        (x0, y0), (x1, y1) = self.mouse, point
+        distance = math.hypot(x1 - x0, y1 - y0)
+        if distance < 3:
+            return
+        duration = min(1400, 220 + int(distance * 0.8) + self.rng.randint(0, 180))
+        steps = max(2, duration // 50)
+        start = self.now
+        samples: list[tuple[int, int, int, int]] = []
+        for step in range(1, steps + 1):
+            progress = step / steps
+            eased = progress * progress * (3 - 2 * progress)
+            wobble = 0 if step == steps else self.rng.randint(-6, 6)
+            x = round(x0 + (x1 - x0) * eased) + wobble
+            y = round(y0 + (y1 - y0) * eased) + wobble
+            over = target_id if target_id is not None and step >= steps - 1 else body_id
+            samples.append((start + step * duration // steps, x, y, over))
+        batch: list[tuple[int, int, int, int]] = []
+        for sample in samples:
+            if batch and sample[0] - batch[0][0] >= 500:
+                self._flush_moves(batch)
+                batch = []
+            batch.append(sample)
+        self._flush_moves(batch)
+        self.mouse = point
+
+    def _flush_moves(self, batch: list[tuple[int, int, int, int]]) -> None:
+        self.now = batch[-1][0]
+        positions = [
+            {"x": x, "y": y, "id": node_id, "timeOffset": at - self.now}
+            for at, x, y, node_id in batch
+        ]
+        self._incremental(IncrementalSource.MOUSE_MOVE, {"positions": positions})
+
+    def click(self, key: str) -> None:
+        """Move to the element and click it, with the focus changes a browser makes."""
+        node_id = self.dom.id_of(key)
+        point = self._client_point(node_id)
+        self.move_to(point, node_id)
+        self.pause(80, 260)
+        self._press(node_id, point)
+
+    def click_again(self, key: str) -> None:
+        """Another click on the same element, the pointer barely moving (rage clicks)."""
+        node_id = self.dom.id_of(key)
+        x, y = self.mouse
+        self.mouse = (x + self.rng.randint(-3, 3), y + self.rng.randint(-2, 2))
+        self._press(node_id, self.mouse)
+
+    def _press(self, node_id: int, point: tuple[int, int]) -> None:
+        x, y = point
+        position = {"id": node_id, "x": x, "y": y, "pointerType": POINTER_TYPE_MOUSE}
+        self._interaction(MouseInteraction.MOUSE_DOWN, position)
+        if self.focused != node_id:
+            if self.focused is not None and self.dom.contains(self.focused):
+                self._interaction(MouseInteraction.BLUR, {"id": self.focused})
+            self.focused = None
+            if self.dom.is_focusable(node_id):
+                self._interaction(MouseInteraction.FOCUS, {"id": node_id})
+                self.focused = node_id
+        self.pause(60, 140)
+        self._interaction(MouseInteraction.MOUSE_UP, position)
+        self.pause(0, 6)
+        self._interaction(MouseInteraction.CLICK, position)
+
+    def _client_point(self, node_id: int) -> tuple[int, int]:
+        (x, y), fixed = self.dom.point(node_id)
+        if not fixed:
+            y -= self.scroll_y
+        if not 0 <= y < self.height:
+            raise ValueError(f"node {node_id} on {self.href} is off screen; scroll to it first")
+        return x + self.rng.randint(-8, 8), y + self.rng.randint(-4, 4)
+
+    # the keyboard
+
+    def type_text(self, key: str, text: str, *, masked: bool = False) -> None:
+        """One Input event per keystroke, the value growing; masked fields record asterisks."""
+        node_id = self.dom.id_of(key)
+        value = ""
+        for char in text:
+            if not masked and char.isalpha() and self.rng.random() < 0.04:
+                # a slip of the finger, noticed and corrected
+                self._keystroke(node_id, value + self.rng.choice("qwertyuiopasdfghjkl"), masked)
+                self.pause(250, 600)
+                self._keystroke(node_id, value, masked)
+            self._keystroke(node_id, value + char, masked)
+            value += char
+            if char in " @.":
+                self.pause(120, 420)
+
+    def _keystroke(self, node_id: int, value: str, masked: bool) -> None:
+        self.pause(110, 300)
+        text = "*" * len(value) if masked else value
+        data = {"text": text, "isChecked": False, "id": node_id}
+        self._incremental(IncrementalSource.INPUT, data)
+
+    def choose(self, key: str, value: str) -> None:
+        """Pick an option in a select that already has focus."""
+        self.pause(600, 1400)
+        node_id = self.dom.id_of(key)
+        data = {"text": value, "isChecked": False, "id": node_id}
+        self._incremental(IncrementalSource.INPUT, data)
+
+    def tick(self, key: str) -> None:
+        """Click a checkbox; the browser fires input after the click, with `checked` set."""
+        self.click(key)
+        self.pause(1, 4)
+        node_id = self.dom.id_of(key)
+        self._incremental(IncrementalSource.INPUT, {"text": "on", "isChecked": True, "id": node_id})
+
+    # scrolling
+
+    def scroll_to(self, y: int) -> None:
+        """Wheel the document to `y`, in rrweb's 100 ms scroll samples."""
+        while self.scroll_y != y:
+            step = self.rng.randint(60, 160)
+            self.scroll_y = (
+                min(y, self.scroll_y + step) if y > self.scroll_y else max(y, self.scroll_y - step)
+            )
+            self.pause(100, 170)
+            self._incremental(IncrementalSource.SCROLL, {"id": 1, "x": 0, "y": self.scroll_y})
+
+    # what the page does by itself
+
+    def mutate(
+        self,
+        *,
+        adds: Sequence[Json] = (),
+        removes: Sequence[Json] = (),
+        texts: Sequence[Json] = (),
+        attributes: Sequence[Json] = (),
+    ) -> None:
+        if self.focused is not None and not self.dom.contains(self.focused):
+            self.focused = None
+        self._incremental(
+            IncrementalSource.MUTATION,
+            {
+                "texts": list(texts),
+                "attributes": list(attributes),
+                "removes": list(removes),
+                "adds": list(adds),
+            },
+        )
+
+    def fetch(self, path: str, *, method: str, status: int, low_ms: int, high_ms: int) -> None:
+        """A fetch() the page makes; posthog-js reports it when the response has arrived."""
+        started = self.now
+        self.pause(low_ms, high_ms)
+        start_time = float(started - self.page_loaded_ms)
+        duration = float(self.now - started)
+        parts = urlsplit(self.href)
+        request = {
+            "name": f"{parts.scheme}://{parts.netloc}{path}",
+            "method": method,
+            "initiatorType": "fetch",
+            "entryType": "resource",
+            "timeOrigin": self.page_loaded_ms,
+            "timestamp": started,
+            "startTime": start_time,
+            "endTime": start_time + duration,
+            "duration": duration,
+            "responseStatus": status,
+        }
+        self.pause(1, 12)
+        self._emit(
+            EventType.PLUGIN, {"plugin": "rrweb/network@1", "payload": {"requests": [request]}}
+        )
+
+    def console_error(self, message: str, trace: Sequence[str]) -> None:
+        # the console plugin JSON-encodes every argument it captures
+        payload = {"level": "error", "trace": list(trace), "payload": [json.dumps(message)]}
+        self._emit(EventType.PLUGIN, {"plugin": "rrweb/console@1", "payload": payload})
+
+    # emitting
+
+    def _interaction(self, kind: int, data: Json) -> None:
+        self._incremental(IncrementalSource.MOUSE_INTERACTION, {"type": kind, **data})
+
+    def _incremental(self, source: int, data: Json) -> None:
+        self._emit(EventType.INCREMENTAL_SNAPSHOT, {"source": source, **data})
+
+    def _emit(self, event_type: int, data: Json) -> None:
+        self.events.append(
+            {"type": event_type, "data": data, "timestamp": self.now, "windowId": self.window_id}
+        )
+
+
+# --- the sites ------------------------------------------------------------------------------
+
+
+def _nav_link(text: str, href: str, x: int, *, key: str | None = None) -> ElementSpec:
+    """A link in a sticky header, so it stays where it is while the page scrolls."""
+    return tag("a", {"href": href}, text, key=key, at=(x, 32), fixed=True)
+
+
+def _header(*children: ElementSpec) -> ElementSpec:
+    return tag("header", {"class": "site-header"}, *children)
+
+
+def _field(label: str, name: str, at: tuple[int, int], **attrs: str) -> list[ElementSpec | str]:
+    """A labelled input whose `key` is its name."""
+    return [
+        tag("label", {"for": name}, label),
+        tag("input", {"id": name, "name": name, **attrs}, key=name, at=at),
+    ]
+
+
+def _button(text: str, key: str, at: tuple[int, int], *, submit: bool = False) -> ElementSpec:
+    kind = "submit" if submit else "button"
+    return tag("button", {"type": kind, "class": "btn btn-primary"}, text, key=key, at=at)
+
+
+def _article(heading: str, *sections: tuple[str, str]) -> ElementSpec:
+    parts: list[ElementSpec | str] = [tag("h1", {}, heading)]
+    for title, text in sections:
+        parts += [tag("h2", {}, title), tag("p", {}, text)]
+    return tag("main", {}, tag("article", {}, *parts))
+
+
+def _shop_header(cart_count: str) -> ElementSpec:
+    return _header(
+        _nav_link("Northwind Outfitters", "/", 150),
+        tag(
+            "nav",
+            {"aria-label": "Main"},
+            _nav_link("Shoes", "/collections/shoes", 560),
+            _nav_link("Bags", "/collections/bags", 640),
+            _nav_link("Sale", "/collections/sale", 720),
+        ),
+        tag(
+            "a",
+            {"href": "/cart", "class": "cart-link"},
+            "Cart (",
+            tag("span", {"class": "cart-count"}, cart_count, key="cart_count"),
+            ")",
+            at=(1330, 32),
+            fixed=True,
+        ),
+    )
+
+
+def _product_card(slug: str, name: str, price: str, at: tuple[int, int]) -> ElementSpec:
+    # the key sits on the heading: a click on a card lands on whatever is under the pointer
+    return tag(
+        "a",
+        {"href": f"/products/{slug}", "class": "product-card"},
+        tag("img", {"src": f"/images/{slug}.jpg", "alt": name}),
+        tag("h2", {}, name, key=f"card_{slug}", at=at),
+        tag("p", {"class": "price"}, price),
+    )
+
+
+def _checkout_failure(tab: SimulatedTab) -> None:
+    shop = "https://shop.example.com"
+    tab.open_page(
+        f"{shop}/",
+        title="Northwind Outfitters — Trail and city gear",
+        body=[
+            _shop_header("0"),
+            tag(
+                "main",
+                {},
+                tag("h1", {}, "New season trail gear"),
+                tag(
+                    "section",
+                    {"class": "product-grid"},
+                    _product_card("trail-runner-2", "Trail Runner 2", "$129.00", (360, 860)),
+                    _product_card("canvas-tote", "Canvas Tote", "$45.00", (720, 860)),
+                    _product_card("merino-beanie", "Merino Beanie", "$32.00", (1080, 860)),
+                ),
+            ),
+        ],
+    )
+    tab.pause(1500, 3000)
+    tab.move_to((700, 500))
+    tab.pause(800, 1600)
+    tab.scroll_to(420)
+    tab.pause(2000, 4000)
+    tab.click("card_trail-runner-2")
+
+    tab.navigate(
+        f"{shop}/products/trail-runner-2",
+        title="Trail Runner 2 — Northwind Outfitters",
+        body=[
+            _shop_header("0"),
+            tag(
+                "main",
+                {"class": "product"},
+                tag("img", {"src": "/images/trail-runner-2-large.jpg", "alt": "Trail Runner 2"}),
+                tag("h1", {}, "Trail Runner 2"),
+                tag("p", {"class": "price"}, "$129.00"),
+                tag("p", {}, "A light, grippy shoe for wet trails and long days."),
+                tag("label", {"for": "size"}, "Size"),
+                tag(
+                    "select",
+                    {"id": "size", "name": "size"},
+                    *(tag("option", {"value": size}, f"US {size}") for size in ("9", "10", "11")),
+                    key="size",
+                    at=(1040, 470),
+                ),
+                _button("Add to cart", "add_to_cart", (1040, 560)),
+            ),
+        ],
+    )
+    tab.pause(2500, 5000)
+    tab.click("size")
+    tab.choose("size", "10")
+    tab.pause(900, 2000)
+    tab.click("add_to_cart")
+    tab.fetch("/api/cart", method="POST", status=200, low_ms=180, high_ms=420)
+    toast = tag(
+        "div",
+        {"class": "toast", "role": "status"},
+        tag("p", {}, "Added to cart"),
+        tag("a", {"href": "/cart"}, "View cart", key="view_cart", at=(1260, 120), fixed=True),
+    )
+    tab.mutate(
+        texts=[{"id": tab.dom.text_id("cart_count"), "value": "1"}],
+        adds=tab.dom.add(toast, parent="body"),
+    )
+    tab.pause(1200, 2500)
+    tab.click("view_cart")
+
+    tab.navigate(
+        f"{shop}/cart",
+        title="Your cart — Northwind Outfitters",
+        body=[
+            _shop_header("1"),
+            tag(
+                "main",
+                {},
+                tag("h1", {}, "Your cart"),
+                tag("ul", {}, tag("li", {}, "Trail Runner 2 — US 10 — Qty 1 — $129.00")),
+                tag("p", {"class": "subtotal"}, "Subtotal: $129.00"),
+                _button("Checkout", "checkout", (1100, 520)),
+            ),
+        ],
+    )
+    tab.pause(2000, 4000)
+    tab.click("checkout")
+
+    tab.navigate(
+        f"{shop}/checkout",
+        title="Checkout — Northwind Outfitters",
+        body=[
+            _shop_header("1"),
+            tag(
+                "main",
+                {"class": "checkout"},
+                tag("h1", {}, "Checkout"),
+                tag(
+                    "form",
+                    {"id": "checkout-form", "method": "post", "novalidate": ""},
+                    *_field(
+                        "Email",
+                        "email",
+                        (620, 260),
+                        type="email",
+                        autocomplete="email",
+                        placeholder="you@example.com",
+                    ),
+                    *_field(
+                        "Card number",
+                        "cardnumber",
+                        (620, 360),
+                        type="text",
+                        autocomplete="cc-number",
+                        inputmode="numeric",
+                        placeholder="1234 1234 1234 1234",
+                    ),
+                    _button("Place order", "place_order", (620, 470), submit=True),
+                ),
+                tag("aside", {"class": "order-summary"}, tag("p", {}, "Total: $129.00")),
+            ),
+        ],
+    )
+    tab.pause(1500, 3000)
+    tab.click("email")
+    tab.type_text("email", "jane.doe@example.com")
+    tab.pause(700, 1500)
+    tab.click("cardnumber")
+    tab.type_text("cardnumber", "4242 4242 4242 4242")
+    tab.pause(1000, 2200)
+    tab.click("place_order")
+    place_order = tab.dom.id_of("place_order")
+    tab.pause(5, 20)
+    busy = {"disabled": "", "aria-busy": "true"}
+    tab.mutate(attributes=[{"id": place_order, "attributes": busy}])
+    tab.fetch("/api/orders", method="POST", status=500, low_ms=450, high_ms=650)
+    tab.pause(2, 10)
+    tab.console_error(
+        "TypeError: Cannot read properties of undefined (reading 'total')",
+        ["placeOrder (https://shop.example.com/assets/checkout.js:42:13)"],
+    )
+    tab.pause(5, 30)
+    banner = tag(
+        "div",
+        {"class": "banner banner-error", "role": "alert"},
+        "Something went wrong. Please try again.",
+    )
+    tab.mutate(
+        attributes=[{"id": place_order, "attributes": {name: None for name in busy}}],
+        adds=tab.dom.add(banner, parent="body"),
+    )
+    # the button is enabled again, but its handler now fails before doing anything
+    tab.pause(250, 400)
+    for _ in range(4):
+        tab.click_again("place_order")
+        tab.pause(150, 330)
+    tab.pause(1500, 3500)
+    tab.move_to((tab.mouse[0] + 200, 4))
+
+
+def _signup_success(tab: SimulatedTab) -> None:
+    app = "https://app.example.org"
+    header = _header(
+        _nav_link("Pulseboard", "/", 130),
+        tag(
+            "nav",
+            {"aria-label": "Main"},
+            _nav_link("Product", "/product", 840),
+            _nav_link("Pricing", "/pricing", 940),
+            _nav_link("Log in", "/login", 1180),
+            _nav_link("Sign up", "/signup", 1310, key="sign_up"),
+        ),
+    )
+    tab.open_page(
+        f"{app}/",
+        title="Pulseboard — analytics your whole team can read",
+        body=[
+            header,
+            tag(
+                "main",
+                {},
+                tag("h1", {}, "Analytics your whole team can read"),
+                tag("p", {}, "Dashboards in plain language, set up in five minutes."),
+                tag("a", {"href": "/signup", "class": "btn"}, "Start free trial", at=(720, 420)),
+                tag("section", {"class": "logos"}, tag("p", {}, "Trusted by 4,000 teams")),
+            ),
+        ],
+    )
+    tab.pause(2000, 3500)
+    tab.scroll_to(640)
+    tab.pause(3000, 6000)
+    tab.scroll_to(0)
+    tab.pause(800, 1500)
+    tab.click("sign_up")
+
+    tab.navigate(
+        f"{app}/signup",
+        title="Create your account — Pulseboard",
+        body=[
+            tag(
+                "main",
+                {"class": "auth"},
+                tag("h1", {}, "Create your account"),
+                tag(
+                    "form",
+                    {"id": "signup-form", "method": "post"},
+                    *_field("Full name", "name", (720, 250), type="text", autocomplete="name"),
+                    *_field("Work email", "email", (720, 340), type="email", autocomplete="email"),
+                    *_field(
+                        "Password",
+                        "password",
+                        (720, 430),
+                        type="password",
+                        autocomplete="new-password",
+                        minlength="8",
+                    ),
+                    tag(
+                        "div",
+                        {"class": "checkbox"},
+                        *_field("I agree to the terms", "terms", (570, 500), type="checkbox"),
+                    ),
+                    _button("Create account", "create_account", (720, 580), submit=True),
+                ),
+            ),
+        ],
+    )
+    tab.pause(1500, 2500)
+    tab.click("name")
+    tab.type_text("name", "Sam Rivera")
+    tab.pause(500, 1200)
+    tab.click("email")
+    tab.type_text("email", "sam.rivera@example.com")
+    tab.pause(600, 1300)
+    tab.click("password")
+    tab.type_text("password", "hunter42", masked=True)
+    tab.pause(700, 1600)
+    tab.tick("terms")
+    tab.pause(600, 1400)
+    tab.click("create_account")
+    button = tab.dom.id_of("create_account")
+    label = tab.dom.text_id("create_account")
+    spinner = tag(
+        "span",
+        {"class": "spinner", "role": "progressbar", "aria-label": "Loading"},
+        key="spinner",
+    )
+    tab.pause(5, 25)
+    tab.mutate(
+        attributes=[{"id": button, "attributes": {"disabled": "", "aria-busy": "true"}}],
+        texts=[{"id": label, "value": "Creating account…"}],
+        adds=tab.dom.add(spinner, parent="create_account"),
+    )
+    tab.fetch("/api/signup", method="POST", status=201, low_ms=700, high_ms=1100)
+    tab.pause(20, 60)
+    tab.mutate(removes=[tab.dom.remove("spinner")])
+
+    tab.navigate(
+        f"{app}/welcome",
+        title="Welcome — Pulseboard",
+        body=[
+            header,
+            tag(
+                "main",
+                {"class": "welcome"},
+                tag("h1", {}, "Welcome, Sam!"),
+                tag("p", {}, "Your workspace is ready."),
+                tag("a", {"href": "/dashboards/new"}, "Create your first dashboard", at=(720, 400)),
+            ),
+        ],
+    )
+    tab.pause(1500, 3000)
+    tab.move_to((700, 380))
+    tab.pause(2000, 4000)
+
+
+def _wanderer(tab: SimulatedTab) -> None:
+    site = "https://www.example.net"
+    header = _header(
+        _nav_link("Lumen", "/", 110),
+        tag(
+            "nav",
+            {"aria-label": "Main"},
+            _nav_link("Features", "/features", 760, key="features"),
+            _nav_link("Pricing", "/pricing", 860, key="pricing"),
+            _nav_link("Docs", "/docs", 950, key="docs"),
+            _nav_link("Blog", "/blog", 1030),
+        ),
+        # the modal this should open was never shipped
+        _nav_link("Contact sales", "javascript:void(0)", 1300, key="contact_sales"),
+    )
+
+    tab.open_page(
+        f"{site}/blog/how-we-cut-build-times-in-half",
+        title="How we cut build times in half — Lumen blog",
+        body=[
+            header,
+            _article(
+                "How we cut build times in half",
+                ("The problem", "Our CI took 40 minutes and nobody trusted it."),
+                ("What we changed", "Remote caching, smaller test shards, fewer Docker layers."),
+                ("Results", "Median build time fell from 40 to 18 minutes."),
+            ),
+        ],
+    )
+    for depth in (600, 1300, 2100):
+        tab.pause(3000, 8000)
+        tab.scroll_to(depth)
+    tab.pause(2000, 4000)
+    tab.click("pricing")
+
+    plans = [("Starter", "$0"), ("Team", "$29/mo"), ("Enterprise", "Talk to us")]
+    tab.navigate(
+        f"{site}/pricing",
+        title="Pricing — Lumen",
+        body=[
+            header,
+            tag(
+                "main",
+                {},
+                tag("h1", {}, "Simple pricing"),
+                *(
+                    tag("section", {"class": "plan"}, tag("h2", {}, plan), tag("p", {}, price))
+                    for plan, price in plans
+                ),
+            ),
+        ],
+    )
+    tab.pause(2500, 5000)
+    tab.scroll_to(700)
+    tab.pause(4000, 7000)
+    tab.click("features")
+
+    tab.navigate(
+        f"{site}/features",
+        title="Features — Lumen",
+        body=[
+            header,
+            _article(
+                "Everything you need to ship",
+                ("Remote caching", "Never build the same thing twice."),
+                ("Flaky test detection", "Quarantine flaky tests automatically."),
+            ),
+        ],
+    )
+    tab.pause(2000, 4000)
+    tab.scroll_to(900)
+    tab.pause(3000, 6000)
+    tab.click("docs")
+
+    sidebar = tag(
+        "nav",
+        {"class": "docs-sidebar", "aria-label": "Docs"},
+        tag("a", {"href": "/docs/quickstart"}, "Quickstart"),
+        tag("a", {"href": "/docs/caching"}, "Caching"),
+        tag("a", {"href": "/docs/ci"}, "CI integrations"),
+    )
+    tab.navigate(
+        f"{site}/docs",
+        title="Docs — Lumen",
+        body=[
+            header,
+            sidebar,
+            _article(
+                "Getting started",
+                ("Install", "Install the CLI with npm install -g lumen."),
+                ("Connect", "Run lumen init in your repository."),
+            ),
+        ],
+    )
+    tab.pause(2000, 4000)
+    tab.scroll_to(500)
+    # the visitor switches to another tab for a while: nothing is recorded
+    tab.pause(45_000, 75_000)
+    tab.scroll_to(250)
+    tab.pause(1500, 3000)
+    tab.click("contact_sales")
+    tab.pause(2500, 4500)
+    tab.move_to((tab.mouse[0] - 300, tab.mouse[1] + 260))
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Visitor:
+    identified_as: str | None
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    description: str
+    visitor: _Visitor
+    play: Callable[[SimulatedTab], None]
+
+
+_DESKTOP_CHROME: Final = {
+    "$browser": "Chrome",
+    "$browser_version": 131,
+    "$os": "Mac OS X",
+    "$device_type": "Desktop",
+    "$geoip_country_code": "US",
+}
+
+_SCENARIOS: Final[dict[str, _Scenario]] = {
+    "checkout_failure": _Scenario(
+        "A shopper puts trail shoes in the cart, enters an email and card at checkout, gets a "
+        "server error on 'Place order', clicks it four more times in frustration and leaves.",
+        _Visitor(None, {**_DESKTOP_CHROME, "$initial_referring_domain": "$direct"}),
+        _checkout_failure,
+    ),
+    "signup_success": _Scenario(
+        "A visitor signs up from the landing page with name, email, password and the terms "
+        "checkbox, waits out the spinner and lands on the welcome page.",
+        _Visitor(
+            "sam.rivera@example.com",
+            {
+                **_DESKTOP_CHROME,
+                "email": "sam.rivera@example.com",
+                "name": "Sam Rivera",
+                "$initial_referring_domain": "www.google.com",
+            },
+        ),
+        _signup_success,
+    ),
+    "wanderer": _Scenario(
+        "A visitor reads a blog post, browses Pricing, Features and Docs, goes idle for about a "
+        "minute, then clicks a 'Contact sales' link that does nothing.",
+        _Visitor(None, {**_DESKTOP_CHROME, "$initial_referring_domain": "news.ycombinator.com"}),
+        _wanderer,
+    ),
+}
+
+SCENARIOS: Final[tuple[str, ...]] = tuple(_SCENARIOS)
+
+
+@dataclass(frozen=True)
+class SampleSession:
+    """One generated recording on disk."""
+
+    session_id: str
+    scenario: str
+    description: str
+    path: Path
+
+
+def _uuid7(ms: int, rng: random.Random) -> str:
+    """A UUIDv7 as posthog-js makes session and window ids: time-ordered by `ms`."""
+    value = (ms & (2**48 - 1)) << 80
+    value |= 0x7 << 76 | rng.getrandbits(12) << 64
+    value |= 0b10 << 62 | rng.getrandbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def _person(visitor: _Visitor, rng: random.Random, start_ms: int) -> Json:
+    first_seen_ms = start_ms - rng.randint(86_400_000, 30 * 86_400_000)
+    anonymous_id = _uuid7(first_seen_ms, rng)
+    distinct_ids = [anonymous_id]
+    if visitor.identified_as is not None:
+        distinct_ids.append(visitor.identified_as)
+    created_at = datetime.fromtimestamp(first_seen_ms / 1000, UTC)
+    return {
+        "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "name": visitor.identified_as or anonymous_id,
+        "distinct_id": distinct_ids[-1],
+        "distinct_ids": distinct_ids,
+        "properties": dict(visitor.properties),
+        "is_identified": visitor.identified_as is not None,
+        "created_at": created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def generate_session(scenario: str, *, seed: int = 0, start_ms: int = DEFAULT_START_MS) -> Json:
+    """Play one scenario and return the recording as PostHog's export-to-file document."""
+    script = _SCENARIOS.get(scenario)
+    if script is None:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    rng = random.Random(f"recap-demo:{scenario}:{seed}")
+    session_id = _uuid7(start_ms, rng)
+    window_id = _uuid7(start_ms + rng.randint(0, 3), rng)
+    person = _person(script.visitor, rng, start_ms)
+    tab = SimulatedTab(rng, start_ms, window_id)
+    script.play(tab)
+    return {
+        "version": EXPORT_VERSION,
+        "data": {"id": session_id, "person": person, "snapshots": tab.events},
+    }
+
+
+def write_sample_sessions(
+    directory: Path, *, seed: int = 0, scenarios: Sequence[str] = SCENARIOS
+) -> list[SampleSession]:
+    """Write `{session_id}.json` into `directory` for each scenario; say what was written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[SampleSession] = []
+    for scenario in scenarios:
+        document = generate_session(scenario, seed=seed)
+        session_id = document["data"]["id"]
+        path = directory / f"{session_id}.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        written.append(SampleSession(session_id, scenario, _SCENARIOS[scenario].description, path))
+    return written

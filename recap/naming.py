@@ -1,0 +1,30 @@
+"""Names that Temporal, the embedded stack and the CLI must agree on.
+
+Plain strings only: this module is imported by code that must not import temporalio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# Custom search attributes (all Keyword) operators filter on in the Temporal UI.
+SEARCH_ATTRIBUTE_TEAM = "RecapTeamId"
+SEARCH_ATTRIBUTE_SESSION = "RecapSessionId"
+SEARCH_ATTRIBUTE_STATUS = "RecapStatus"
+SEARCH_ATTRIBUTES: tuple[str, ...] = (
+    SEARCH_ATTRIBUTE_TEAM,
+    SEARCH_ATTRIBUTE_SESSION,
+    SEARCH_ATTRIBUTE_STATUS,
+)
+
+
+def summary_workflow_id(team_id: str, session_id: str, focus_area: str | None = None) -> str:
+    """Stable id, so a duplicate request attaches to the running workflow.
+
+    Different focus areas are different summaries, so they get their own suffix.
+    """
+    base = f"session-summary:{team_id}:{session_id}"
+    focus = " ".join((focus_area or "").split()).lower()
+    if not focus:
+        return base
+    return f"{base}:focus-{hashlib.sha256(focus.encode()).hexdigest()[:10]}"

@@ -1,0 +1,99 @@
+"""How summary outcomes are shown to people: a readable report, or JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from rich.console import Console
+from rich.table import Table
+
+from recap.client import SessionOutcome
+from recap.config import Settings
+
+
+def workflow_url(settings: Settings, workflow_id: str) -> str:
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/"
+        f"{quote(workflow_id, safe='')}"
+    )
+
+
+def outcome_document(outcome: SessionOutcome) -> dict[str, Any]:
+    from activities.models import SummarizeSessionResult
+
+    document: dict[str, Any] = {
+        "session_id": outcome.session_id,
+        "workflow_id": outcome.workflow_id,
+    }
+    if isinstance(outcome.result, SummarizeSessionResult):
+        stored = outcome.result.stored
+        document.update(stored.model_dump(mode="json"))
+        document["cited_events"] = [
+            event.model_dump(mode="json")
+            for event in (stored.summary.cited_events() if stored.summary else [])
+        ]
+    else:
+        document.update(
+            has_summary=False, error={"type": outcome.error_type, "message": outcome.error}
+        )
+    return document
+
+
+def _clock(t_ms: int) -> str:
+    seconds = t_ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+def print_outcomes(
+    outcomes: list[SessionOutcome], settings: Settings, out: Console, *, as_json: bool
+) -> None:
+    """Prints each session's stored summary (or its typed failure), as text or JSON."""
+    from activities.models import SummarizeSessionResult
+
+    if as_json:
+        documents = [outcome_document(outcome) for outcome in outcomes]
+        sys.stdout.write(json.dumps(documents, indent=2, ensure_ascii=False) + "\n")
+        return
+    for outcome in outcomes:
+        link = workflow_url(settings, outcome.workflow_id)
+        if not isinstance(outcome.result, SummarizeSessionResult):
+            out.print(
+                f"[bold red]✗[/] [bold]{outcome.session_id}[/] failed "
+                f"([red]{outcome.error_type}[/]): {outcome.error}",
+                highlight=False,
+            )
+            out.print(f"  {link}", style="dim", highlight=False)
+            continue
+        summary = outcome.result.stored.summary
+        assert summary is not None
+        success = summary.summary_outcome.success
+        mark = "[green]✓ success[/]" if success else "[yellow]✗ not successful[/]"
+        out.print(f"\n[bold]{outcome.session_id}[/] — {summary.title}", highlight=False)
+        out.print(f"  outcome: {mark} — {summary.summary_outcome.description}", highlight=False)
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+        table.add_column("ref", style="cyan")
+        table.add_column("at")
+        table.add_column("key action")
+        for action in summary.key_actions:
+            table.add_row(action.event.ref, _clock(action.event.t_ms), action.description)
+        if summary.key_actions:
+            out.print(table)
+        for issue in summary.issues:
+            out.print(
+                f"  [red]issue[/] {issue.kind.value} ({issue.severity}) at {issue.event.ref} "
+                f"{_clock(issue.event.t_ms)}: {issue.description}",
+                highlight=False,
+            )
+        run = summary.run
+        out.print(
+            f"  model {run.model} · prompt {run.prompt_version} · {run.timeline_tokens} timeline "
+            f"tokens · {run.latency_ms} ms",
+            style="dim",
+            highlight=False,
+        )
+        out.print(f"  {link}", style="dim", highlight=False)

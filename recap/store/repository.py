@@ -1,0 +1,204 @@
+"""SummaryStore: persists compiled timelines and gated summaries through SQLAlchemy.
+
+Migrations run through alembic on first use, so a fresh SQLite file or an empty
+Postgres database is ready without a separate step.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from recap.llm.schema import SessionSummary, SummaryOutcome
+from recap.store.tables import SummaryRow, TimelineRow
+from recap.timeline.models import Timeline
+
+
+class StoredTimeline(BaseModel):
+    timeline_hash: str
+    timeline: Timeline
+    text: str
+    tokens: int
+
+
+class StoredSummary(BaseModel):
+    """What `recap summarize --json` and the API return for one session."""
+
+    team_id: str
+    session_id: str
+    focus_area: str | None
+    has_summary: bool
+    summary_outcome: SummaryOutcome | None
+    summary: SessionSummary | None
+    updated_at: datetime
+
+
+def focus_key(focus_area: str | None) -> str:
+    return " ".join((focus_area or "").split()).lower()[:512]
+
+
+def _enable_sqlite_wal(dbapi_connection: Any, _: Any) -> None:
+    # The worker's activities write from several threads; WAL plus a busy timeout keeps
+    # readers and the single writer from failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class SummaryStore:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        if database_url.startswith("sqlite:///"):
+            Path(database_url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _enable_sqlite_wal)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def migrate(self) -> None:
+        with self._lock:
+            if self._migrated:
+                return
+            config = Config()
+            config.set_main_option(
+                "script_location", str(files("recap.store").joinpath("migrations"))
+            )
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            self._migrated = True
+
+    def _session(self) -> Session:
+        self.migrate()
+        return self._sessions()
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    def save_timeline(
+        self, *, team_id: str, timeline_hash: str, timeline: Timeline, text: str, tokens: int
+    ) -> None:
+        values = {
+            "timeline_hash": timeline_hash,
+            "team_id": team_id,
+            "session_id": timeline.session.session_id,
+            "tokens": tokens,
+            "event_count": len(timeline.events),
+            "timeline": timeline.model_dump(mode="json"),
+            "text": text,
+            "created_at": datetime.now(UTC),
+        }
+        statement = (
+            self._insert(TimelineRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["timeline_hash"])
+        )
+        with self._session() as session, session.begin():
+            session.execute(statement)
+
+    def load_timeline(self, timeline_hash: str) -> StoredTimeline | None:
+        with self._session() as session:
+            row = session.get(TimelineRow, timeline_hash)
+            if row is None:
+                return None
+            return StoredTimeline(
+                timeline_hash=row.timeline_hash,
+                timeline=Timeline.model_validate(row.timeline),
+                text=row.text,
+                tokens=row.tokens,
+            )
+
+    def save_summary(self, *, team_id: str, summary: SessionSummary) -> StoredSummary:
+        now = datetime.now(UTC)
+        focus_area = summary.run.focus_area
+        values = {
+            "team_id": team_id,
+            "session_id": summary.session_id,
+            "focus_key": focus_key(focus_area),
+            "focus_area": focus_area,
+            "has_summary": True,
+            "summary_outcome": summary.summary_outcome.model_dump(mode="json"),
+            "summary": summary.model_dump(mode="json"),
+            "title": summary.title,
+            "model": summary.run.model,
+            "prompt_version": summary.run.prompt_version,
+            "timeline_hash": summary.run.timeline_hash,
+            "prompt_tokens": summary.run.prompt_tokens,
+            "completion_tokens": summary.run.completion_tokens,
+            "latency_ms": summary.run.latency_ms,
+            "created_at": now,
+            "updated_at": now,
+        }
+        replace = {key: value for key, value in values.items() if key != "created_at"}
+        statement = (
+            self._insert(SummaryRow)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["team_id", "session_id", "focus_key"], set_=replace
+            )
+        )
+        with self._session() as session, session.begin():
+            session.execute(statement)
+        stored = self.get_summary(
+            team_id=team_id, session_id=summary.session_id, focus_area=focus_area
+        )
+        assert stored is not None
+        return stored
+
+    def get_summary(
+        self, *, team_id: str, session_id: str, focus_area: str | None = None
+    ) -> StoredSummary | None:
+        query = select(SummaryRow).where(
+            SummaryRow.team_id == team_id,
+            SummaryRow.session_id == session_id,
+            SummaryRow.focus_key == focus_key(focus_area),
+        )
+        with self._session() as session:
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            return StoredSummary(
+                team_id=row.team_id,
+                session_id=row.session_id,
+                focus_area=row.focus_area,
+                has_summary=row.has_summary,
+                summary_outcome=(
+                    SummaryOutcome.model_validate(row.summary_outcome)
+                    if row.summary_outcome
+                    else None
+                ),
+                summary=SessionSummary.model_validate(row.summary) if row.summary else None,
+                updated_at=row.updated_at,
+            )
+
+    def count_summaries(self, *, team_id: str, session_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(SummaryRow)
+            .where(SummaryRow.team_id == team_id, SummaryRow.session_id == session_id)
+        )
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
+
+
+@cache
+def store_for(database_url: str) -> SummaryStore:
+    """One store (engine and pool) per database per process."""
+    return SummaryStore(database_url)

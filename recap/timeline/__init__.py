@@ -1,0 +1,38 @@
+"""The timeline stage: compile a recording into citable facts, render, count and budget them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from recap.timeline.budget import budget_timeline
+from recap.timeline.compile import compile_events, compile_timeline
+from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
+from recap.timeline.render import render_event, render_timeline
+from recap.timeline.tokens import count_tokens
+
+
+def timeline_hash(timeline: Timeline) -> str:
+    """sha256 (hex) of the canonical JSON of the session and events; stats are excluded."""
+    canonical = {
+        "session": timeline.session.model_dump(mode="json"),
+        "events": [event.model_dump(mode="json") for event in timeline.events],
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = [
+    "EventKind",
+    "SessionInfo",
+    "Timeline",
+    "TimelineEvent",
+    "TimelineStats",
+    "budget_timeline",
+    "compile_events",
+    "compile_timeline",
+    "count_tokens",
+    "render_event",
+    "render_timeline",
+    "timeline_hash",
+]

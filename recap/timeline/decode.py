@@ -1,0 +1,151 @@
+"""Turn raw rrweb event objects into `RawEvent`s, undoing PostHog's `cv: "2024-10"` compression.
+
+posthog-js gzips large FullSnapshot payloads and mutation lists and stores the bytes as
+latin-1 strings; everything downstream expects the plain rrweb shapes, so they are
+expanded here (and lazily again in the compiler, for events another source built).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from typing import Any, Final
+
+from recap.sources.base import RawEvent
+
+# rrweb EventType
+DOM_CONTENT_LOADED: Final = 0
+LOAD: Final = 1
+FULL_SNAPSHOT: Final = 2
+INCREMENTAL_SNAPSHOT: Final = 3
+META: Final = 4
+CUSTOM: Final = 5
+PLUGIN: Final = 6
+
+# rrweb IncrementalSource
+MUTATION: Final = 0
+MOUSE_MOVE: Final = 1
+MOUSE_INTERACTION: Final = 2
+SCROLL: Final = 3
+VIEWPORT_RESIZE: Final = 4
+INPUT: Final = 5
+TOUCH_MOVE: Final = 6
+MEDIA_INTERACTION: Final = 7
+STYLE_SHEET_RULE: Final = 8
+CANVAS_MUTATION: Final = 9
+FONT: Final = 10
+LOG: Final = 11
+DRAG: Final = 12
+STYLE_DECLARATION: Final = 13
+SELECTION: Final = 14
+ADOPTED_STYLE_SHEET: Final = 15
+CUSTOM_ELEMENT: Final = 16
+
+# rrweb MouseInteractions
+MOUSE_UP: Final = 0
+MOUSE_DOWN: Final = 1
+CLICK: Final = 2
+CONTEXT_MENU: Final = 3
+DBL_CLICK: Final = 4
+FOCUS: Final = 5
+BLUR: Final = 6
+TOUCH_START: Final = 7
+TOUCH_MOVE_DEPARTED: Final = 8
+TOUCH_END: Final = 9
+TOUCH_CANCEL: Final = 10
+
+COMPRESSION_VERSION: Final = "2024-10"
+MUTATION_FIELDS: Final[tuple[str, ...]] = ("texts", "attributes", "removes", "adds")
+STYLE_SHEET_FIELDS: Final[tuple[str, ...]] = ("adds", "removes")
+
+
+class DecodeError(ValueError):
+    """A compressed field could not be expanded."""
+
+
+def decompress_field(value: Any) -> Any:
+    """Expand one posthog-js `gzipToString` value; values that are not strings pass through."""
+    if not isinstance(value, str):
+        return value
+    try:
+        raw = gzip.decompress(value.encode("latin-1"))
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeError, OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:
+        raise DecodeError(f"cannot decompress {COMPRESSION_VERSION} field: {exc}") from exc
+
+
+def expand_data(event_type: int, data: Any) -> Any:
+    """Return `data` with any compressed parts expanded; a no-op for uncompressed events.
+
+    Detection is by shape (a string where rrweb has an object or list), so it also works
+    when the `cv` marker was lost on the way.
+    """
+    if event_type == FULL_SNAPSHOT:
+        return decompress_field(data) if isinstance(data, str) else data
+    if event_type != INCREMENTAL_SNAPSHOT or not isinstance(data, dict):
+        return data
+    source = data.get("source")
+    if source == MUTATION:
+        fields = MUTATION_FIELDS
+    elif source == STYLE_SHEET_RULE:
+        fields = STYLE_SHEET_FIELDS
+    else:
+        return data
+    if not any(isinstance(data.get(name), str) for name in fields):
+        return data
+    expanded = dict(data)
+    for name in fields:
+        if isinstance(expanded.get(name), str):
+            expanded[name] = decompress_field(expanded[name])
+    return expanded
+
+
+def compress_field(value: Any) -> str:
+    """The inverse of `decompress_field`, as posthog-js writes it (used by tests and demos)."""
+    payload = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return gzip.compress(payload).decode("latin-1")
+
+
+def compress_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Compress one rrweb event the way posthog-js does for FullSnapshots and mutations."""
+    event_type = event.get("type")
+    data = event.get("data")
+    if event_type == FULL_SNAPSHOT:
+        return {**event, "data": compress_field(data), "cv": COMPRESSION_VERSION}
+    if event_type == INCREMENTAL_SNAPSHOT and isinstance(data, dict):
+        source = data.get("source")
+        fields = {MUTATION: MUTATION_FIELDS, STYLE_SHEET_RULE: STYLE_SHEET_FIELDS}.get(
+            source if type(source) is int else -1
+        )
+        if fields is not None:
+            packed = {**data, **{name: compress_field(data.get(name, [])) for name in fields}}
+            return {**event, "data": packed, "cv": COMPRESSION_VERSION}
+    return event
+
+
+def to_raw_event(obj: Any, window_id: str = "") -> RawEvent | None:
+    """Build a `RawEvent` from one decoded JSON value, or None when it is not an rrweb event.
+
+    An event needs an integer `type` and a numeric `timestamp`; `windowId` (or `window_id`,
+    `$window_id`) on the event wins over the `window_id` argument.
+    """
+    if not isinstance(obj, dict):
+        return None
+    event_type = obj.get("type")
+    timestamp = obj.get("timestamp")
+    if type(event_type) is not int or isinstance(timestamp, bool):
+        return None
+    if not isinstance(timestamp, int | float):
+        return None
+    embedded = obj.get("windowId", obj.get("window_id", obj.get("$window_id")))
+    if isinstance(embedded, str):
+        window_id = embedded
+    data = obj.get("data")
+    if data is None:
+        data = {}
+    try:
+        data = expand_data(event_type, data)
+    except DecodeError:
+        return None
+    return RawEvent(type=event_type, timestamp=int(timestamp), data=data, window_id=window_id)

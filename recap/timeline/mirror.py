@@ -1,0 +1,522 @@
+"""A lightweight replica of one window's DOM, rebuilt from rrweb snapshots and mutations.
+
+The compiler asks it what a node id *was* at the moment of a click or keystroke, so a
+summary can say `button "Sign up!"` instead of `node 90`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from recap.timeline.redact import redact_text
+
+# rrweb serialized node types
+DOCUMENT: Final = 0
+DOCUMENT_TYPE: Final = 1
+ELEMENT: Final = 2
+TEXT: Final = 3
+CDATA: Final = 4
+COMMENT: Final = 5
+
+LABEL_MAX_CHARS: Final = 60
+_TEXT_SCAN_CHARS: Final = 4 * LABEL_MAX_CHARS
+_TEXTS_PER_MUTATION: Final = 64
+
+_INVISIBLE_TAGS: Final = frozenset(
+    {"script", "style", "noscript", "template", "head", "meta", "link", "title"}
+)
+_INTERACTIVE_TAGS: Final = frozenset(
+    {"a", "button", "input", "select", "textarea", "label", "summary", "option"}
+)
+_INTERACTIVE_ROLES: Final = frozenset(
+    {
+        "button", "link", "checkbox", "radio", "tab", "menuitem", "menuitemcheckbox",
+        "menuitemradio", "option", "switch", "combobox", "textbox", "searchbox", "slider",
+        "treeitem", "spinbutton",
+    }
+)  # fmt: skip
+_BUTTON_INPUT_TYPES: Final = frozenset({"submit", "button", "reset", "image"})
+_FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
+_WHITESPACE = re.compile(r"\s+")
+# Icon fonts (Material Design Icons and friends) draw glyphs from the Private Use Areas;
+# zero-width characters are layout hints. Neither reads as text.
+_NON_TEXT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd\u200b-\u200f\u2060\ufeff]")
+
+
+@dataclass(slots=True, eq=False)
+class MirrorNode:
+    id: int
+    kind: int
+    tag: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    parent: MirrorNode | None = None
+    children: list[MirrorNode] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MutationSummary:
+    """What one mutation event changed, enough to describe a click's effect."""
+
+    added: int = 0
+    removed: int = 0
+    texts: int = 0
+    attributes: int = 0
+    # Visible text of added / removed subtrees and changed text nodes, only when asked.
+    added_texts: list[str] = field(default_factory=list)
+    removed_texts: list[str] = field(default_factory=list)
+    changed_texts: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.texts)
+
+
+@dataclass(slots=True)
+class FieldInfo:
+    """An input element as redaction needs it."""
+
+    tag: str
+    attrs: dict[str, Any]
+    label: str | None
+
+    @property
+    def input_type(self) -> str:
+        if self.tag != "input":
+            return self.tag
+        return str(self.attrs.get("type") or "text").lower()
+
+
+def collapse(text: str) -> str:
+    """Visible text as a reader sees it: one line, single spaces, no icon glyphs."""
+    return _WHITESPACE.sub(" ", _NON_TEXT.sub("", text)).strip()
+
+
+def clip(text: str, limit: int = LABEL_MAX_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def quoted(text: str) -> str:
+    """A JSON string literal: quotes and control characters escaped, never a raw newline."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _is_hidden(node: MirrorNode) -> bool:
+    attrs = node.attrs
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return isinstance(style, str) and (
+        "display: none" in style or "display:none" in style or "visibility: hidden" in style
+    )
+
+
+class DomMirror:
+    """The DOM of one window as of the last applied event."""
+
+    __slots__ = ("_labels", "nodes")
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, MirrorNode] = {}
+        self._labels: set[int] = set()
+
+    # -- building ---------------------------------------------------------------------
+
+    def load_snapshot(self, data: Any) -> None:
+        """Replace the mirror with a FullSnapshot's node tree."""
+        self.nodes = {}
+        self._labels = set()
+        root = data.get("node") if isinstance(data, dict) else None
+        if isinstance(root, dict):
+            self._build(root, None)
+
+    def _build(self, serialized: dict[str, Any], parent: MirrorNode | None) -> int:
+        """Create a subtree (iteratively: real DOMs can be deeper than Python's stack)."""
+        created = 0
+        stack: list[tuple[dict[str, Any], MirrorNode | None]] = [(serialized, parent)]
+        while stack:
+            raw, owner = stack.pop()
+            node_id = raw.get("id")
+            if type(node_id) is not int:
+                continue
+            kind = raw.get("type")
+            kind = kind if type(kind) is int else ELEMENT
+            children = raw.get("childNodes")
+            node = self.nodes.get(node_id)
+            if node is None:
+                node = MirrorNode(id=node_id, kind=kind)
+                self.nodes[node_id] = node
+            else:
+                # A moved node: rrweb re-serializes it without children and re-adds those
+                # separately, so keep the subtree unless a new one is supplied.
+                self._detach(node)
+                node.kind = kind
+                if isinstance(children, list) and children:
+                    for child in node.children:
+                        child.parent = None
+                        self._forget(child)
+                    node.children = []
+            node.parent = owner
+            if kind == ELEMENT:
+                tag = raw.get("tagName")
+                node.tag = tag.lower() if isinstance(tag, str) else ""
+                attrs = raw.get("attributes")
+                # Copied: attribute mutations must not write into the recording itself.
+                node.attrs = dict(attrs) if isinstance(attrs, dict) else {}
+                if node.tag == "label":
+                    self._labels.add(node_id)
+            elif kind in (TEXT, CDATA, COMMENT):
+                text = raw.get("textContent")
+                node.text = text if isinstance(text, str) else ""
+            created += 1
+            if owner is not None:
+                owner.children.append(node)
+            if isinstance(children, list) and children:
+                # Reversed so that popping keeps document order among siblings.
+                stack.extend(
+                    (child, node) for child in reversed(children) if isinstance(child, dict)
+                )
+        return created
+
+    def _detach(self, node: MirrorNode) -> None:
+        owner = node.parent
+        if owner is not None:
+            with contextlib.suppress(ValueError):
+                owner.children.remove(node)
+            node.parent = None
+
+    def _forget(self, node: MirrorNode) -> int:
+        """Drop a detached subtree from the id index; returns how many nodes went."""
+        count = 0
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if self.nodes.get(current.id) is current:
+                del self.nodes[current.id]
+                self._labels.discard(current.id)
+                count += 1
+            stack.extend(current.children)
+        return count
+
+    def apply_mutation(self, data: dict[str, Any], want_text: bool = False) -> MutationSummary:
+        """Apply an rrweb Mutation in replay order: removes, adds, texts, attributes."""
+        summary = MutationSummary()
+        removes = data.get("removes")
+        if isinstance(removes, list):
+            for item in removes:
+                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                if node is not None:
+                    if want_text and len(summary.removed_texts) < _TEXTS_PER_MUTATION:
+                        summary.removed_texts += self.texts_in(node)
+                    self._detach(node)
+                    summary.removed += self._forget(node)
+        adds = data.get("adds")
+        if isinstance(adds, list) and adds:
+            self._apply_adds(adds, summary, want_text)
+        texts = data.get("texts")
+        if isinstance(texts, list):
+            for item in texts:
+                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                if node is None:
+                    continue
+                value = item.get("value")
+                node.text = value if isinstance(value, str) else ""
+                summary.texts += 1
+                if want_text and len(summary.changed_texts) < _TEXTS_PER_MUTATION:
+                    text = collapse(node.text)
+                    if text and self._visible(node):
+                        summary.changed_texts.append(text)
+        attributes = data.get("attributes")
+        if isinstance(attributes, list):
+            for item in attributes:
+                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                changes = item.get("attributes") if node is not None else None
+                if node is None or not isinstance(changes, dict):
+                    continue
+                summary.attributes += 1
+                for name, value in changes.items():
+                    if value is None:
+                        node.attrs.pop(name, None)
+                    elif isinstance(value, str):
+                        node.attrs[name] = value
+                    # rrweb sends style diffs as objects; labels never need them.
+        return summary
+
+    def _apply_adds(self, adds: list[Any], summary: MutationSummary, want_text: bool) -> None:
+        pending = [item for item in adds if isinstance(item, dict)]
+        placements: list[tuple[MirrorNode, int]] = []
+        while pending:
+            deferred = []
+            for item in pending:
+                serialized = item.get("node")
+                if not isinstance(serialized, dict):
+                    continue
+                parent = self._lookup(item.get("parentId"))
+                if parent is None:
+                    # rrweb may list a node before the parent it attaches to.
+                    deferred.append(item)
+                    continue
+                summary.added += self._build(serialized, parent)
+                node = self._lookup(serialized.get("id"))
+                if node is None:
+                    continue
+                next_id = item.get("nextId")
+                if type(next_id) is int:
+                    placements.append((node, next_id))
+                if want_text and len(summary.added_texts) < _TEXTS_PER_MUTATION:
+                    summary.added_texts += self.texts_in(node)
+            if len(deferred) == len(pending):
+                break  # orphans: their parents never arrive, rrweb drops them too
+            pending = deferred
+        if placements:
+            self._place(placements)
+
+    def _place(self, placements: list[tuple[MirrorNode, int]]) -> None:
+        """Move added nodes before their `nextId` sibling, the end of each chain first.
+
+        Deciding order only once every node exists keeps a batch linear instead of
+        re-queueing a node until the sibling it precedes shows up.
+        """
+        next_of = {node.id: next_id for node, next_id in placements}
+        done: set[int] = set()
+        for first, _ in placements:
+            chain: list[MirrorNode] = []
+            current: MirrorNode | None = first
+            while current is not None and current.id in next_of and current.id not in done:
+                done.add(current.id)
+                chain.append(current)
+                current = self.nodes.get(next_of[current.id])
+            for node in reversed(chain):
+                anchor = self.nodes.get(next_of[node.id])
+                parent = node.parent
+                if (
+                    anchor is None
+                    or parent is None
+                    or anchor.parent is not parent
+                    or anchor is node
+                ):
+                    continue
+                siblings = parent.children
+                siblings.remove(node)
+                siblings.insert(siblings.index(anchor), node)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def node(self, node_id: int) -> MirrorNode | None:
+        return self.nodes.get(node_id)
+
+    def _lookup(self, node_id: Any) -> MirrorNode | None:
+        """Ids straight from recorded JSON: anything but an int is simply unknown."""
+        return self.nodes.get(node_id) if type(node_id) is int else None
+
+    def _visible(self, node: MirrorNode) -> bool:
+        current = node.parent
+        while current is not None:
+            if current.tag in _INVISIBLE_TAGS or _is_hidden(current):
+                return False
+            current = current.parent
+        return True
+
+    def visible_text(self, node: MirrorNode, limit: int = _TEXT_SCAN_CHARS) -> str:
+        """Collapsed text content without script/style, capped at about `limit` chars."""
+        if node.kind in (TEXT, CDATA):
+            return collapse(node.text) if self._visible(node) else ""
+        if node.tag in _INVISIBLE_TAGS or not self._visible(node):
+            return ""
+        parts: list[str] = []
+        size = 0
+        stack = [node]
+        while stack and size < limit:
+            current = stack.pop()
+            if current.kind == TEXT:
+                if current.text:
+                    parts.append(current.text)
+                    size += len(current.text)
+                continue
+            if current.kind != ELEMENT and current.kind != DOCUMENT:
+                continue
+            if current is not node and (current.tag in _INVISIBLE_TAGS or _is_hidden(current)):
+                continue
+            if current.tag == "img":
+                alt = current.attrs.get("alt")
+                if isinstance(alt, str) and alt:
+                    parts.append(f" {alt} ")
+                    size += len(alt)
+                continue
+            stack.extend(reversed(current.children))
+        return collapse(" ".join(parts) if len(parts) > 1 else "".join(parts))
+
+    def texts_in(self, node: MirrorNode, limit: int = _TEXTS_PER_MUTATION) -> list[str]:
+        """The visible text nodes of a subtree, each collapsed, in document order."""
+        found: list[str] = []
+        stack = [node]
+        while stack and len(found) < limit:
+            current = stack.pop()
+            if current.kind == TEXT:
+                text = collapse(current.text)
+                if text:
+                    found.append(text)
+            elif current.tag not in _INVISIBLE_TAGS and not _is_hidden(current):
+                stack.extend(reversed(current.children))
+        # Checked last: most added subtrees are empty elements, and the walk up is the cost.
+        return found if found and self._visible(node) else []
+
+    def _element(self, node: MirrorNode) -> MirrorNode | None:
+        current: MirrorNode | None = node
+        while current is not None and current.kind != ELEMENT:
+            current = current.parent
+        return current
+
+    def interactive_target(self, node_id: int) -> MirrorNode | None:
+        """The element a click on `node_id` was meant for, or None if the id is unknown."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return None
+        element = self._element(node)
+        if element is None:
+            return node
+        current: MirrorNode | None = element
+        while current is not None and current.tag not in ("body", "html"):
+            if _is_interactive(current):
+                return current
+            current = current.parent
+        return element
+
+    def label(self, node_id: int) -> str | None:
+        """A human label like `button "Sign up!"`, or None when the node is unknown."""
+        target = self.interactive_target(node_id)
+        if target is None:
+            return None
+        if target.kind != ELEMENT:
+            text = clip(redact_text(self.visible_text(target)))
+            return f"text {quoted(text)}" if text else "document"
+        role = _role_word(target)
+        name = self._accessible_name(target)
+        return f"{role} {quoted(name)}" if name else role
+
+    def field(self, node_id: int) -> FieldInfo | None:
+        """Tag, attributes and label text of an input element, for masking decisions."""
+        node = self.nodes.get(node_id)
+        if node is None or node.kind != ELEMENT:
+            return None
+        texts = [self._associated_label(node)]
+        for key in ("placeholder", "aria-label", "title"):
+            value = node.attrs.get(key)
+            if isinstance(value, str):
+                texts.append(value)
+        label = " ".join(t for t in texts if t) or None
+        return FieldInfo(tag=node.tag, attrs=node.attrs, label=label)
+
+    def _accessible_name(self, el: MirrorNode) -> str:
+        attrs = el.attrs
+        candidates: list[Any] = [attrs.get("aria-label")]
+        labelledby = attrs.get("aria-labelledby")
+        if isinstance(labelledby, str) and labelledby:
+            candidates.append(self._text_of_ids(labelledby.split()))
+        is_button_input = el.tag == "input" and str(attrs.get("type", "")).lower() in (
+            _BUTTON_INPUT_TYPES
+        )
+        if el.tag in _FORM_FIELD_TAGS and not is_button_input:
+            # Form fields have no text of their own; their <label> is what users read.
+            candidates += [
+                lambda: self._associated_label(el),
+                attrs.get("placeholder"),
+                attrs.get("title"),
+                attrs.get("name"),
+                attrs.get("id"),
+                attrs.get("data-testid"),
+            ]
+        else:
+            if is_button_input:
+                candidates.append(attrs.get("value"))
+            candidates += [
+                lambda: self.visible_text(el),
+                attrs.get("placeholder"),
+                attrs.get("title"),
+                attrs.get("alt"),
+                lambda: self._associated_label(el),
+                attrs.get("name"),
+                attrs.get("id"),
+                # Icon-only controls in React Native Web apps carry nothing else.
+                attrs.get("data-testid"),
+            ]
+        for candidate in candidates:
+            value = candidate() if callable(candidate) else candidate
+            if isinstance(value, str):
+                text = collapse(value)
+                if text:
+                    return clip(redact_text(text))
+        return ""
+
+    def _text_of_ids(self, dom_ids: list[str]) -> str:
+        wanted = set(dom_ids)
+        found = [
+            n for n in self.nodes.values() if n.kind == ELEMENT and n.attrs.get("id") in wanted
+        ]
+        return " ".join(self.visible_text(n) for n in found)
+
+    def _associated_label(self, el: MirrorNode) -> str | None:
+        dom_id = el.attrs.get("id")
+        if isinstance(dom_id, str) and dom_id:
+            for label_id in self._labels:
+                label = self.nodes.get(label_id)
+                if label is not None and label.attrs.get("for") == dom_id:
+                    return self.visible_text(label)
+        current = el.parent
+        while current is not None:
+            if current.tag == "label":
+                return self.visible_text(current)
+            current = current.parent
+        # Unassociated sibling labels (`<label>Username</label><input>`) are common enough
+        # in the wild that users clearly read them as the field's label.
+        siblings = el.parent.children if el.parent is not None else []
+        index = next((i for i, n in enumerate(siblings) if n is el), -1)
+        checkable = el.tag == "input" and str(el.attrs.get("type", "")).lower() in (
+            "checkbox",
+            "radio",
+        )
+        neighbours = [*reversed(siblings[:index])]
+        if checkable:
+            neighbours = [*siblings[index + 1 :], *neighbours]
+        for sibling in neighbours:
+            if sibling.kind != ELEMENT:
+                if sibling.kind == TEXT and not sibling.text.strip():
+                    continue
+                break
+            if sibling.tag == "label" and "for" not in sibling.attrs:
+                return self.visible_text(sibling)
+            if not checkable:
+                break
+        return None
+
+
+def _is_interactive(el: MirrorNode) -> bool:
+    if el.tag in _INTERACTIVE_TAGS:
+        return True
+    role = el.attrs.get("role")
+    if isinstance(role, str) and role.split(" ", 1)[0] in _INTERACTIVE_ROLES:
+        return True
+    return "onclick" in el.attrs
+
+
+def _role_word(el: MirrorNode) -> str:
+    role = el.attrs.get("role")
+    if isinstance(role, str) and role:
+        first = role.split(" ", 1)[0]
+        if first in _INTERACTIVE_ROLES:
+            return first
+    tag = el.tag
+    if tag == "a":
+        return "link"
+    if tag == "input":
+        input_type = str(el.attrs.get("type") or "text").lower()
+        if input_type in ("checkbox", "radio"):
+            return input_type
+        if input_type in _BUTTON_INPUT_TYPES:
+            return "button"
+        return f"input[{input_type}]"
+    return tag or "element"

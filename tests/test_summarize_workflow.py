@@ -1,0 +1,248 @@
+"""SummarizeSessionWorkflow on the real Temporal dev server.
+
+The compile and store activities are the real ones; the model call is replaced by a
+same-named test activity (as in samples-python's hello_activity_test), which answers
+like a model would and goes through recap's real gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.worker import Worker
+
+from activities.models import SummarizeSessionInput, SummarizeTimelineInput
+from activities.summary import compile_timeline, store_summary
+from recap.config import Settings
+from recap.llm.gate import gate
+from recap.llm.prompts import load_prompt
+from recap.llm.schema import (
+    ModelKeyAction,
+    ModelSummary,
+    RunMetadata,
+    SessionSummary,
+    SummaryOutcome,
+)
+from recap.naming import summary_workflow_id
+from recap.store.repository import store_for
+from recap.timeline.models import EventKind
+from tests.conftest import CHALK
+from workflows.summarize_session import SummarizeSessionWorkflow
+
+CHALK_SESSION = "30497eae-825d-433d-a484-4b75074332b2"
+SOURCE = f"files:{CHALK}"
+
+
+def fake_model_activity(
+    settings: Settings, failures_before_success: int = 0
+) -> tuple[Callable[..., object], list[int]]:
+    """A stand-in for the model: cites the first three clicks, like a well-behaved model."""
+    attempts: list[int] = []
+
+    @activity.defn(name="summarize_session")
+    async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
+        attempts.append(activity.info().attempt)
+        if len(attempts) <= failures_before_success:
+            raise ApplicationError("model server unreachable (test)", type="llm_unavailable")
+        stored = store_for(settings.resolved_database_url).load_timeline(request.timeline_hash)
+        assert stored is not None
+        clicks = [e for e in stored.timeline.events if e.kind == EventKind.CLICK][:3]
+        answer = ModelSummary(
+            title="User triages todos with label chips",
+            segments=[],
+            key_actions=[
+                ModelKeyAction(ref=event.ref, description=f"Clicked {event.target}")
+                for event in clicks
+            ],
+            issues=[],
+            summary_outcome=SummaryOutcome(description="The user labelled todos.", success=True),
+        )
+        run = RunMetadata(
+            model="fake-model",
+            prompt_version=load_prompt().version,
+            timeline_hash=stored.timeline_hash,
+            timeline_tokens=stored.tokens,
+            latency_ms=1,
+            focus_area=request.focus_area,
+        )
+        return gate(answer, stored.timeline, run, focus_area=request.focus_area)
+
+    return summarize_session, attempts
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, model_activity: Callable[..., object]
+) -> AsyncIterator[str]:
+    task_queue = f"test-{uuid.uuid4()}"
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[SummarizeSessionWorkflow],
+            activities=[compile_timeline, model_activity, store_summary],
+            activity_executor=executor,
+        ):
+            yield task_queue
+
+
+def _request(team_id: str, session_id: str = CHALK_SESSION) -> SummarizeSessionInput:
+    return SummarizeSessionInput(team_id=team_id, session_id=session_id, source=SOURCE)
+
+
+async def test_happy_path_stores_a_grounded_summary(
+    temporal_client: Client, settings: Settings
+) -> None:
+    model_activity, attempts = fake_model_activity(settings)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal_client, model_activity) as task_queue:
+        handle = await temporal_client.start_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team),
+            id=summary_workflow_id(team, CHALK_SESSION),
+            task_queue=task_queue,
+        )
+        result = await handle.result()
+
+    assert attempts == [1]
+    stored = result.stored
+    assert stored.has_summary is True
+    assert stored.summary_outcome is not None and stored.summary_outcome.success is True
+    assert stored.summary is not None
+    summary = stored.summary
+    assert len(summary.key_actions) == 3
+    timeline = store_for(settings.resolved_database_url).load_timeline(summary.run.timeline_hash)
+    assert timeline is not None
+    for action in summary.key_actions:
+        event = timeline.timeline.event(action.event.ref)
+        assert event is not None
+        # Times and targets come from the timeline, not from the model.
+        assert action.event.t_ms == event.t_ms
+        assert action.event.target == event.target
+        assert action.event.timestamp is not None
+    row = store_for(settings.resolved_database_url).get_summary(
+        team_id=team, session_id=CHALK_SESSION
+    )
+    assert row is not None and row.has_summary
+    assert row.summary is not None and row.summary.run.prompt_version == load_prompt().version
+
+    description = await handle.describe()
+    assert description.typed_search_attributes is not None
+    attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
+    assert attributes["RecapTeamId"] == team
+    assert attributes["RecapSessionId"] == CHALK_SESSION
+    assert attributes["RecapStatus"] == "summarized"
+
+    history = await handle.fetch_history()
+    summaries = [
+        event.user_metadata.summary
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert len(summaries) == 3  # the three activities, each with an operator-facing summary
+    assert all(summary.data for summary in summaries)
+
+
+async def test_retries_after_one_transient_model_failure(
+    temporal_client: Client, settings: Settings
+) -> None:
+    model_activity, attempts = fake_model_activity(settings, failures_before_success=1)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal_client, model_activity) as task_queue:
+        result = await temporal_client.execute_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team),
+            id=summary_workflow_id(team, CHALK_SESSION),
+            task_queue=task_queue,
+        )
+    assert attempts == [1, 2]
+    assert result.stored.has_summary
+
+
+async def test_missing_recording_fails_without_retrying(
+    temporal_client: Client, settings: Settings
+) -> None:
+    model_activity, attempts = fake_model_activity(settings)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    missing = "00000000-0000-0000-0000-000000000000"
+    async with running_worker(temporal_client, model_activity) as task_queue:
+        handle = await temporal_client.start_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team, missing),
+            id=summary_workflow_id(team, missing),
+            task_queue=task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+
+    activity_error = failure.value.cause
+    assert isinstance(activity_error, ActivityError)
+    application_error = activity_error.cause
+    assert isinstance(application_error, ApplicationError)
+    assert application_error.type == "recording_not_found"
+    assert application_error.non_retryable
+    assert missing in application_error.message
+    assert attempts == []  # the model is never called
+    history = await handle.fetch_history()
+    started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
+    assert [e.activity_task_started_event_attributes.attempt for e in started] == [1]
+    description = await handle.describe()
+    assert description.typed_search_attributes is not None
+    attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
+    assert attributes["RecapStatus"] == "failed"
+
+
+async def test_rerun_replaces_the_stored_row(temporal_client: Client, settings: Settings) -> None:
+    model_activity, attempts = fake_model_activity(settings)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    store = store_for(settings.resolved_database_url)
+    async with running_worker(temporal_client, model_activity) as task_queue:
+        first = await temporal_client.execute_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team),
+            id=summary_workflow_id(team, CHALK_SESSION),
+            task_queue=task_queue,
+        )
+        second = await temporal_client.execute_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team),
+            id=summary_workflow_id(team, CHALK_SESSION),
+            task_queue=task_queue,
+        )
+    assert attempts == [1, 1]
+    assert store.count_summaries(team_id=team, session_id=CHALK_SESSION) == 1
+    assert second.stored.updated_at > first.stored.updated_at
+
+
+async def test_duplicate_request_attaches_to_the_running_workflow(
+    temporal_client: Client, settings: Settings
+) -> None:
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    model_activity, attempts = fake_model_activity(settings)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    workflow_id = summary_workflow_id(team, CHALK_SESSION)
+    async with running_worker(temporal_client, model_activity) as task_queue:
+        handles = await asyncio.gather(
+            *(
+                temporal_client.start_workflow(
+                    SummarizeSessionWorkflow.run,
+                    _request(team),
+                    id=workflow_id,
+                    task_queue=task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                )
+                for _ in range(3)
+            )
+        )
+        assert len({handle.first_execution_run_id for handle in handles}) == 1
+        await handles[0].result()
+    assert attempts == [1]

@@ -1,0 +1,113 @@
+"""SummarizeSessionWorkflow: one recording in, one stored, grounded summary out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.models import (
+        CompileTimelineInput,
+        StoreSummaryInput,
+        SummarizeSessionInput,
+        SummarizeSessionResult,
+        SummarizeTimelineInput,
+    )
+    from activities.summary import compile_timeline, store_summary, summarize_session
+    from recap.naming import (
+        SEARCH_ATTRIBUTE_SESSION,
+        SEARCH_ATTRIBUTE_STATUS,
+        SEARCH_ATTRIBUTE_TEAM,
+    )
+
+TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)
+SESSION = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_SESSION)
+STATUS = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
+
+
+@workflow.defn(name="SummarizeSessionWorkflow")
+class SummarizeSessionWorkflow:
+    def __init__(self) -> None:
+        self._status = "starting"
+
+    @workflow.query
+    def status(self) -> str:
+        return self._status
+
+    def _set_status(self, status: str, details: str) -> None:
+        self._status = status
+        workflow.set_current_details(details)
+        workflow.upsert_search_attributes([STATUS.value_set(status)])
+
+    @workflow.run
+    async def run(self, request: SummarizeSessionInput) -> SummarizeSessionResult:
+        workflow.upsert_search_attributes(
+            [TEAM.value_set(request.team_id), SESSION.value_set(request.session_id)]
+        )
+        self._set_status("compiling", f"**Compiling** the timeline of `{request.session_id}`")
+        try:
+            compiled = await workflow.execute_activity(
+                compile_timeline,
+                CompileTimelineInput(
+                    team_id=request.team_id,
+                    session_id=request.session_id,
+                    source=request.source,
+                    max_tokens=request.max_timeline_tokens,
+                ),
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=2),
+                    maximum_interval=timedelta(minutes=1),
+                    maximum_attempts=5,
+                    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+                ),
+                summary="fetch and compile timeline",
+            )
+
+            self._set_status(
+                "summarizing",
+                f"**Summarizing** {compiled.events} events ({compiled.tokens} tokens)",
+            )
+            summary = await workflow.execute_activity(
+                summarize_session,
+                SummarizeTimelineInput(
+                    team_id=request.team_id,
+                    session_id=request.session_id,
+                    timeline_hash=compiled.timeline_hash,
+                    focus_area=request.focus_area,
+                ),
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=5),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=2),
+                    maximum_attempts=4,
+                    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+                ),
+                summary="summarize with the model",
+            )
+
+            self._set_status("storing", f"**Storing** summary: {summary.title}")
+            stored = await workflow.execute_activity(
+                store_summary,
+                StoreSummaryInput(team_id=request.team_id, summary=summary),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_interval=timedelta(seconds=30),
+                    maximum_attempts=10,
+                ),
+                summary="store summary",
+            )
+        except Exception:
+            self._set_status("failed", f"**Failed** to summarize `{request.session_id}`")
+            raise
+
+        outcome = "succeeded" if summary.summary_outcome.success else "did not succeed"
+        self._set_status("summarized", f"**Summarized**: {summary.title} (user {outcome})")
+        return SummarizeSessionResult(workflow_id=workflow.info().workflow_id, stored=stored)
