@@ -18,14 +18,8 @@ from typing import Any
 
 from recap.sources.files import load_recording_file
 from recap.timeline import compile_timeline, count_tokens, render_timeline
+from tests.recordings import CHALK, CHALK_SESSIONS
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings"
-CHALK = RECORDINGS / "chalk"
-CHALK_SESSIONS = (
-    "30497eae-825d-433d-a484-4b75074332b2",
-    "08463d03-1928-4b7f-b2bc-763b73d094db",
-    "25131bfa-d87f-4301-8f84-ac0c955b8f4c",
-)
 REPEATS = 20
 
 

@@ -187,7 +187,10 @@ def demo(
     from recap.embedded import EmbeddedStackError
 
     settings = get_settings()
-    configure_logging(settings)
+    # The demo's output is its report; routine log lines would bury it unless asked for.
+    configure_logging(
+        settings, level=None if "log_level" in settings.model_fields_set else "WARNING"
+    )
     try:
         outcomes = _run(lambda: run_demo(settings, out, err, keep_running=keep_running))
     except (EmbeddedStackError, ConnectionError) as error:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     llm_model: str = "gemma-3-270m"
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = 120.0
-    llm_max_output_tokens: int = 1024
+    llm_max_output_tokens: int = 4096
     llm_temperature: float = 0.2
     # maxLength/maxItems in the response schema: on for grammar-enforcing local servers
     # (llama.cpp, vLLM), off for OpenAI's strict mode, which rejects them. Unset means on

@@ -26,7 +26,7 @@ def _drop_secrets(_: Any, __: str, event_dict: structlog.typing.EventDict) -> An
     return event_dict
 
 
-def configure_logging(settings: Settings | None = None) -> None:
+def configure_logging(settings: Settings | None = None, *, level: str | None = None) -> None:
     """Configure structlog and the stdlib root logger; safe to call more than once."""
     global _configured
     if _configured:
@@ -65,10 +65,10 @@ def configure_logging(settings: Settings | None = None) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel((level or settings.log_level).upper())
     # httpx logs every request URL at INFO; keep that at WARNING so query strings stay out.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2", "httpcore", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     _configured = True
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from recap.client import SessionOutcome
 from recap.config import Settings
+from recap.timeline.render import format_clock
 
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:
@@ -40,13 +41,6 @@ def outcome_document(outcome: SessionOutcome) -> dict[str, Any]:
             has_summary=False, error={"type": outcome.error_type, "message": outcome.error}
         )
     return document
-
-
-def _clock(t_ms: int) -> str:
-    seconds = t_ms // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
 
 
 def print_outcomes(
@@ -80,13 +74,13 @@ def print_outcomes(
         table.add_column("at")
         table.add_column("key action")
         for action in summary.key_actions:
-            table.add_row(action.event.ref, _clock(action.event.t_ms), action.description)
+            table.add_row(action.event.ref, format_clock(action.event.t_ms), action.description)
         if summary.key_actions:
             out.print(table)
         for issue in summary.issues:
             out.print(
                 f"  [red]issue[/] {issue.kind.value} ({issue.severity}) at {issue.event.ref} "
-                f"{_clock(issue.event.t_ms)}: {issue.description}",
+                f"{format_clock(issue.event.t_ms)}: {issue.description}",
                 highlight=False,
             )
         run = summary.run

@@ -21,6 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from recap.config import Settings, get_settings
 from recap.naming import SEARCH_ATTRIBUTES
+from tests.recordings import CHALK, RECORDINGS
+
+__all__ = ["CHALK", "POSTHOG", "RECORDINGS"]
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="recap-tests-"))
 os.environ["RECAP_DATA_DIR"] = str(_SESSION_DIR / "data")
@@ -30,8 +33,6 @@ for _name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_SOURCE", "RECAP_
     os.environ.pop(_name, None)
 get_settings.cache_clear()
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings"
-CHALK = RECORDINGS / "chalk"
 POSTHOG = RECORDINGS / "posthog"
 
 

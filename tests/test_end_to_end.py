@@ -36,7 +36,7 @@ def model_settings() -> Iterator[Settings]:
     patch.setenv("RECAP_LLM_SERVER_PORT", str(port))
     patch.setenv("RECAP_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
     patch.setenv("RECAP_LLM_API_KEY", SECRET)
-    patch.setenv("RECAP_LLM_MAX_OUTPUT_TOKENS", "700")
+    patch.setenv("RECAP_LLM_SCHEMA_LIMITS", "true")
     get_settings.cache_clear()
     try:
         yield get_settings()

@@ -271,3 +271,12 @@ async def test_summarize_gives_up_after_the_corrected_retry() -> None:
             SummaryRequest(timeline=_timeline(), rendered="", timeline_hash="h", timeline_tokens=1),
             _model(handler),
         )
+
+
+def test_gate_puts_model_text_on_one_line() -> None:
+    answer = _answer(["e2"])
+    answer.title = "Checkout\n\n fails\t\x00badly"
+    answer.key_actions[0].description = "line one\nline two"
+    summary = gate(answer, _timeline(), _run(), focus_area=None)
+    assert summary.title == "Checkout fails badly"
+    assert summary.key_actions[0].description == "line one line two"

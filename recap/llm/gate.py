@@ -18,6 +18,7 @@ from recap.llm.schema import (
     RunMetadata,
     Segment,
     SessionSummary,
+    SummaryOutcome,
 )
 from recap.timeline.models import Timeline, TimelineEvent
 
@@ -36,6 +37,11 @@ class SummaryInvalid(Exception):
             f"{len(report.missing_refs)} of {report.cited_refs} cited refs do not exist "
             f"in the timeline: {', '.join(report.missing_refs[:10])}"
         )
+
+
+def _clean(text: str) -> str:
+    """Model text is shown on one line: collapse whitespace, drop control characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def _cite(event: TimelineEvent, start_ms: int | None) -> CitedEvent:
@@ -87,7 +93,9 @@ def gate(
         if event is None:
             dropped += 1
             continue
-        key_actions.append(KeyAction(event=_cite(event, start_ms), description=action.description))
+        key_actions.append(
+            KeyAction(event=_cite(event, start_ms), description=_clean(action.description))
+        )
     key_actions.sort(key=lambda action: action.event.t_ms)
 
     segments: list[Segment] = []
@@ -100,11 +108,11 @@ def gate(
             start, end = end, start
         segments.append(
             Segment(
-                name=segment.name,
+                name=_clean(segment.name),
                 start=_cite(start, start_ms),
                 end=_cite(end, start_ms),
                 success=segment.success,
-                summary=segment.summary,
+                summary=_clean(segment.summary),
             )
         )
 
@@ -118,7 +126,7 @@ def gate(
             Issue(
                 kind=issue.kind,
                 event=_cite(event, start_ms),
-                description=issue.description,
+                description=_clean(issue.description),
                 severity=issue.severity,
             )
         )
@@ -131,17 +139,22 @@ def gate(
             if event is None:
                 dropped += 1
                 continue
-            findings.append(FocusFinding(event=_cite(event, start_ms), finding=finding.finding))
+            findings.append(
+                FocusFinding(event=_cite(event, start_ms), finding=_clean(finding.finding))
+            )
 
     report.dropped_claims = dropped
     return SessionSummary(
         session_id=timeline.session.session_id,
-        title=answer.title.strip(),
+        title=_clean(answer.title),
         segments=segments,
         key_actions=key_actions,
         issues=issues,
         focus_area_findings=findings,
-        summary_outcome=answer.summary_outcome,
+        summary_outcome=SummaryOutcome(
+            description=_clean(answer.summary_outcome.description),
+            success=answer.summary_outcome.success,
+        ),
         gate=report,
         run=run,
     )

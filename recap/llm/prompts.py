@@ -15,6 +15,7 @@ from string import Template
 from typing import Any
 
 from recap.timeline.models import EventKind, Timeline
+from recap.timeline.render import format_duration
 
 PROMPT_NAME = "summarize_session"
 _TEMPLATE_FILES = ("system.md", "user.md", "focus.md", "example_output.json")
@@ -52,13 +53,6 @@ def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
 def _neutralize(text: str) -> str:
     # Untrusted text must not be able to close its own <untrusted> block.
     return text.replace("</untrusted>", "</ untrusted>").replace("<untrusted>", "< untrusted>")
-
-
-def format_duration(ms: int) -> str:
-    seconds = ms // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
 
 
 def build_messages(
