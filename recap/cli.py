@@ -50,6 +50,12 @@ def _fail(message: str, code: int = 1) -> None:
     _exit(code)
 
 
+def _reject(message: str, code: int = 1) -> None:
+    """Fail a command that never started temporalio: a normal exit, safe in-process."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
 @app.command()
 def timeline(
     path: Annotated[Path, typer.Argument(help="recording file (rrweb JSON/JSONL, PostHog export)")],
@@ -67,7 +73,7 @@ def timeline(
     try:
         recording = load_recording_file(path)
     except RecordingError as error:
-        _fail(str(error))
+        _reject(str(error))
         return
     compiled = compile_timeline(recording)
     if max_tokens is not None:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings"
+# The project's shared data sits beside the repository (`../shared`); RECAP_TEST_RECORDINGS
+# points elsewhere. A missing folder is an error, never a silently smaller suite.
+RECORDINGS = Path(
+    os.environ.get(
+        "RECAP_TEST_RECORDINGS",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings",
+    )
+)
+if not (RECORDINGS / "README.md").is_file():
+    raise RuntimeError(
+        f"test recordings not found at {RECORDINGS}: clone recap beside shared/"
+        " or set RECAP_TEST_RECORDINGS"
+    )
 
 CHALK = RECORDINGS / "chalk"
 CHALK_SESSIONS = (
