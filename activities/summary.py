@@ -34,13 +34,16 @@ HEARTBEAT_SECONDS = 5.0
 def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
     settings = get_settings()
     with typed_errors():
-        source = pipeline.open_source(request.source or settings.source)
+        source = pipeline.open_source(
+            request.source or settings.source, settings.timeline.max_decoded_bytes
+        )
         compiled = pipeline.compile_session(
             team_id=request.team_id,
             session_id=request.session_id,
             source=source,
             store=store_for(settings.resolved_database_url),
             max_tokens=request.max_tokens or settings.timeline_max_tokens,
+            config=settings.timeline,
         )
     log.info(
         "timeline compiled",

@@ -15,8 +15,6 @@ import typer
 from rich.console import Console
 
 from recap.config import Settings, get_settings
-from recap.logging import configure_logging
-from recap.report import print_outcomes
 
 if TYPE_CHECKING:
     from recap.client import SessionOutcome
@@ -70,12 +68,13 @@ def timeline(
     from recap.sources.files import load_recording_file
     from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 
+    settings = get_settings()
     try:
-        recording = load_recording_file(path)
+        recording = load_recording_file(path, max_decoded_bytes=settings.timeline.max_decoded_bytes)
+        compiled = compile_timeline(recording, settings.timeline)
     except RecordingError as error:
         _reject(str(error))
         return
-    compiled = compile_timeline(recording)
     if max_tokens is not None:
         compiled = budget_timeline(compiled, max_tokens)
     text = render_timeline(compiled)
@@ -106,6 +105,8 @@ def summarize(
 ) -> None:
     """Start one summary workflow per session, wait, and print each stored outcome."""
     settings = get_settings()
+    from recap.logging import configure_logging
+
     configure_logging(settings)
     from recap.client import connect, summarize_sessions
 
@@ -131,6 +132,8 @@ def summarize(
     except ConnectionError as error:
         _fail(str(error))
         return
+    from recap.report import print_outcomes
+
     print_outcomes(outcomes, settings, out, as_json=as_json)
     _exit(0 if all(outcome.error_type is None for outcome in outcomes) else 1)
 
@@ -174,6 +177,8 @@ def dev() -> None:
     from recap.embedded import EmbeddedStackError
 
     settings = get_settings()
+    from recap.logging import configure_logging
+
     configure_logging(settings)
     try:
         _run(lambda: _serve_until_signal(settings))
@@ -194,6 +199,8 @@ def demo(
 
     settings = get_settings()
     # The demo's output is its report; routine log lines would bury it unless asked for.
+    from recap.logging import configure_logging
+
     configure_logging(
         settings, level=None if "log_level" in settings.model_fields_set else "WARNING"
     )

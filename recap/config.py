@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recap.timeline.models import TimelineConfig
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "recap"
@@ -20,7 +22,11 @@ def _default_data_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RECAP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="RECAP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
     )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
@@ -49,6 +55,8 @@ class Settings(BaseSettings):
 
     team_id: str = "default"
     timeline_max_tokens: int = 6000
+    # Compiler thresholds, e.g. RECAP_TIMELINE__DEAD_CLICK_MS=3000.
+    timeline: TimelineConfig = Field(default_factory=TimelineConfig)
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"

@@ -17,6 +17,7 @@ from recap.sources.files import DirectorySource
 from recap.store.repository import StoredSummary, SummaryStore
 from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
+from recap.timeline.models import TimelineConfig
 
 
 class SourceUnavailable(Exception):
@@ -36,14 +37,14 @@ class CompiledTimeline(BaseModel):
     truncated_events: int = 0
 
 
-def open_source(spec: str) -> SnapshotSource:
+def open_source(spec: str, max_decoded_bytes: int | None = None) -> SnapshotSource:
     if spec.startswith("files:"):
         root = Path(spec.removeprefix("files:")).expanduser()
         if not root.is_dir():
             raise SourceUnavailable(
                 f"recording directory {root} does not exist; check RECAP_SOURCE or --source"
             )
-        return DirectorySource(root)
+        return DirectorySource(root, max_decoded_bytes)
     if spec == "posthog":
         raise SourceUnavailable(
             "the PostHog API source is not available in this version; "
@@ -53,14 +54,20 @@ def open_source(spec: str) -> SnapshotSource:
 
 
 def compile_session(
-    *, team_id: str, session_id: str, source: SnapshotSource, store: SummaryStore, max_tokens: int
+    *,
+    team_id: str,
+    session_id: str,
+    source: SnapshotSource,
+    store: SummaryStore,
+    max_tokens: int,
+    config: TimelineConfig | None = None,
 ) -> CompiledTimeline:
     recording = source.load(session_id)
     if recording.session_id != session_id:
         raise RecordingNotFound(
             f"recording file for {session_id} holds session {recording.session_id}"
         )
-    full = compile_timeline(recording)
+    full = compile_timeline(recording, config)
     timeline = budget_timeline(full, max_tokens)
     text = render_timeline(timeline)
     tokens = count_tokens(text)

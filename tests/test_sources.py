@@ -49,7 +49,7 @@ def test_chalk_wrapper_takes_the_id_from_session_guid() -> None:
     assert recording.session_id == CHALK_ID
     assert len(recording.events) == 1055
     assert recording.metadata["format"] == "chalk"
-    assert recording.metadata["skipped_events"] == 0
+    assert recording.read_stats.skipped_total == 0
     stamps = [e.timestamp for e in recording.events]
     assert stamps == sorted(stamps)
     assert recording.events[0].type == 4
@@ -94,9 +94,11 @@ def test_jsonl_of_window_id_event_pairs(tmp_path: Path) -> None:
     lines = [["win-a" if i < 30 else "win-b", event] for i, event in enumerate(events)]
     recording = load_recording_file(write_jsonl(tmp_path / "blob.jsonl", lines))
     assert recording.metadata["format"] == "jsonl"
-    assert len(recording.events) == len(events)
-    assert [e.window_id for e in recording.events[:30]] == ["win-a"] * 30
-    assert recording.events[-1].window_id == "win-b"
+    read = list(recording.events)
+    assert len(read) == len(events)
+    assert [e.window_id for e in read[:30]] == ["win-a"] * 30
+    assert read[-1].window_id == "win-b"
+    assert list(recording.events) == read, "a JSONL recording can be read again"
 
 
 def test_jsonl_of_v1_window_batches_and_bare_events(tmp_path: Path) -> None:
@@ -107,8 +109,8 @@ def test_jsonl_of_v1_window_batches_and_bare_events(tmp_path: Path) -> None:
         *({**event, "windowId": "w-three"} for event in events[40:]),
     ]
     recording = load_recording_file(write_jsonl(tmp_path / "v1.jsonl", lines))
-    assert len(recording.events) == len(events)
     windows = [e.window_id for e in recording.events]
+    assert len(windows) == len(events)
     assert windows.count("w-one") == 20
     assert windows.count("w-two") == 20
     assert windows.count("w-three") == len(events) - 40
@@ -144,7 +146,7 @@ def test_gzipped_files(tmp_path: Path) -> None:
     (tmp_path / "blob.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
     blob = load_recording_file(tmp_path / "blob.jsonl.gz")
     assert blob.session_id == "blob"
-    assert len(blob.events) == 62
+    assert len(list(blob.events)) == 62
 
 
 def test_events_are_sorted_stably_by_timestamp(tmp_path: Path) -> None:
@@ -174,7 +176,7 @@ def test_malformed_events_are_skipped_and_counted(tmp_path: Path) -> None:
     path.write_text(json.dumps(events))
     recording = load_recording_file(path)
     assert len(recording.events) == 62
-    assert recording.metadata["skipped_events"] == 5
+    assert recording.read_stats.skipped_total == 5
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -194,11 +196,39 @@ def test_not_json_names_the_file_and_the_problem(tmp_path: Path) -> None:
         load_recording_file(path)
 
 
-def test_broken_jsonl_line_is_reported_by_number(tmp_path: Path) -> None:
+def test_broken_jsonl_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     path = tmp_path / "broken.jsonl"
-    path.write_text('["w", {"type": 4, "timestamp": 1, "data": {}}]\n["w", {oops\n')
-    with pytest.raises(InvalidRecording, match="line 2"):
+    path.write_text(
+        '["w", {"type": 4, "timestamp": 1, "data": {}}]\n["w", {oops\n'
+        '["w", {"type": 4, "timestamp": 2, "data": {}}]\n{"type": "x"}\n["w", {"type": 4, "ti'
+    )
+    recording = load_recording_file(path)
+    assert [e.timestamp for e in recording.events] == [1, 2]
+    assert recording.read_stats.skipped == {
+        "garbage_line": 1,
+        "not_an_event": 1,
+        "truncated_line": 1,
+    }
+
+
+def test_jsonl_without_a_single_event_is_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "none.jsonl"
+    path.write_text('{"a": 1}\n{"b": 2}\n')
+    with pytest.raises(InvalidRecording, match="no usable rrweb events"):
         load_recording_file(path)
+
+
+def test_decoded_size_is_bounded(tmp_path: Path) -> None:
+    lines = [["w", event] for event in hogflix_events()]
+    path = write_jsonl(tmp_path / "big.jsonl", lines)
+    size = path.stat().st_size
+    with pytest.raises(InvalidRecording, match="decodes to more than"):
+        list(load_recording_file(path, max_decoded_bytes=size // 2).events)
+    assert len(list(load_recording_file(path, max_decoded_bytes=size * 2).events)) == 62
+    document = tmp_path / "big.json"
+    document.write_text(json.dumps(hogflix_events()))
+    with pytest.raises(InvalidRecording, match="decodes to more than"):
+        load_recording_file(document, max_decoded_bytes=1000)
 
 
 def test_unknown_shape(tmp_path: Path) -> None:
@@ -243,7 +273,7 @@ def recordings_dir(tmp_path: Path) -> Path:
 def test_directory_source_finds_files_by_name_and_by_embedded_id(recordings_dir: Path) -> None:
     source: SnapshotSource = DirectorySource(recordings_dir)
     assert source.load("by-name").session_id == "by-name"
-    assert len(source.load("zipped").events) == 62
+    assert len(list(source.load("zipped").events)) == 62
     chalk = source.load(CHALK_ID)
     assert chalk.session_id == CHALK_ID
     assert len(chalk.events) == 1055

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,12 +19,31 @@ class RawEvent:
 
 
 @dataclass(slots=True)
+class ReadStats:
+    """What reading a recording skipped (by reason) and how much it decoded.
+
+    Streaming sources fill it while their events are iterated, so read it afterwards.
+    """
+
+    skipped: Counter[str] = field(default_factory=Counter)
+    decoded_bytes: int = 0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+@dataclass(slots=True)
 class Recording:
+    """One session's events. `events` may be a list or a re-iterable stream (files, APIs):
+    iterate it once per pass, it is read afresh each time."""
+
     session_id: str
-    events: list[RawEvent]
+    events: Iterable[RawEvent]
     distinct_id: str | None = None
     start_time: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    read_stats: ReadStats = field(default_factory=ReadStats)
 
 
 class RecordingError(Exception):

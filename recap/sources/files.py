@@ -6,21 +6,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
-import json
 import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
-from recap.sources.base import InvalidRecording, RawEvent, Recording, RecordingNotFound
-from recap.timeline.decode import to_raw_event
+import orjson
+
+from recap.sources.base import (
+    InvalidRecording,
+    RawEvent,
+    ReadStats,
+    Recording,
+    RecordingNotFound,
+)
+from recap.timeline.decode import (
+    NOT_AN_EVENT,
+    DecodedTooLarge,
+    SizeMeter,
+    parse_event,
+)
 
 SUFFIXES: Final = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 EXPORT_VERSION: Final = "2023-04-28"
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _PEEK_BYTES: Final = 64 * 1024
+_CHUNK_BYTES: Final = 1024 * 1024
+_SNIFF_LINE_BYTES: Final = 64 * 1024 * 1024
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+DEFAULT_MAX_BYTES: Final = 512 * 1024 * 1024
 
 _PEEK_CHALK_ID: Final = re.compile(rb'"session_guid"\s*:\s*"([^"\\]{1,200})"')
 _PEEK_EXPORT_ID: Final = re.compile(rb'"data"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]{1,200})"')
@@ -35,87 +52,154 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
-def _read_text(path: Path) -> str:
+def _open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, gunzipped on the fly when it starts with the gzip magic."""
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except FileNotFoundError:
         raise RecordingNotFound(f"recording file {path} not found") from None
     except IsADirectoryError:
         raise InvalidRecording(f"{path} is a directory, not a recording file") from None
     except OSError as exc:
         raise InvalidRecording(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if raw.startswith(_GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InvalidRecording(f"{path} is not a valid gzip file: {exc}") from exc
-    elif path.name.endswith(".gz"):
+    head = handle.read(2)
+    handle.seek(0)
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    if path.name.endswith(".gz"):
+        handle.close()
         raise InvalidRecording(f"{path} ends in .gz but is not gzip-compressed")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidRecording(
-            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from exc
+    return handle
 
 
-def _parse(path: Path, text: str) -> tuple[Any, bool]:
-    """The JSON document, or the list of JSONL lines (then the flag is True)."""
-    if not text.strip():
-        raise InvalidRecording(f"{path} is empty")
+def _read_error(path: Path, exc: Exception) -> InvalidRecording:
+    if isinstance(exc, DecodedTooLarge):
+        return InvalidRecording(f"{path}: {exc}")
+    return InvalidRecording(f"{path} is not a valid gzip file: {exc}")
+
+
+def _read_all(path: Path, meter: SizeMeter) -> bytes:
+    with _open_binary(path) as handle:
+        chunks = []
+        try:
+            while chunk := handle.read(_CHUNK_BYTES):
+                meter.add(len(chunk))
+                chunks.append(chunk)
+        except (OSError, EOFError, zlib.error, DecodedTooLarge) as exc:
+            raise _read_error(path, exc) from exc
+    raw = b"".join(chunks)
+    return raw[3:] if raw.startswith(_UTF8_BOM) else raw
+
+
+def _first_line(path: Path) -> tuple[bytes, bool]:
+    """The first non-blank line (up to a bound) and whether more non-blank text follows."""
     try:
-        return json.loads(text), False
-    except json.JSONDecodeError as whole_error:
-        lines = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                lines.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                if number == 1 and len(lines) == 0:
-                    # Neither JSON nor JSONL: report the error of the whole document.
-                    raise InvalidRecording(
-                        f"{path} is not JSON: {whole_error.msg} at line {whole_error.lineno}"
-                        f" column {whole_error.colno}"
-                    ) from whole_error
-                raise InvalidRecording(
-                    f"{path} is not valid JSONL: line {number}: {exc.msg} at column {exc.colno}"
-                ) from exc
-        return lines, True
+        with _open_binary(path) as handle:
+            for line in handle:
+                if line.strip():
+                    if len(line) > _SNIFF_LINE_BYTES:
+                        return b"", True
+                    try:
+                        rest = handle.read(_PEEK_BYTES)
+                    except (OSError, EOFError, zlib.error):
+                        return line, True  # a stream cut short after its first line
+                    return line, bool(rest.strip())
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _read_error(path, exc) from exc
+    return b"", False
+
+
+def _is_jsonl(path: Path) -> bool:
+    """JSONL when the first line is one complete JSON value and more text follows it."""
+    line, more = _first_line(path)
+    if not more:
+        return False
+    line = line.removeprefix(_UTF8_BOM)
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 class _Collector:
-    """Accumulates events and counts the ones that are not rrweb events."""
+    """Turns decoded JSON values into events, counting what is not an event (by reason)."""
 
-    def __init__(self) -> None:
-        self.events: list[RawEvent] = []
-        self.skipped = 0
+    def __init__(self, meter: SizeMeter, stats: ReadStats) -> None:
+        self.meter = meter
+        self.stats = stats
 
-    def add(self, obj: Any, window_id: str = "") -> None:
-        event = to_raw_event(obj, window_id)
-        if event is None:
-            self.skipped += 1
-        else:
-            self.events.append(event)
+    def parse(self, obj: Any, window_id: str = "") -> RawEvent | None:
+        event = parse_event(obj, window_id, self.meter)
+        if isinstance(event, RawEvent):
+            return event
+        self.stats.skipped[event] += 1
+        return None
 
-    def add_many(self, items: Any, window_id: str = "") -> None:
-        for item in items:
-            self.add(item, window_id)
-
-    def add_entry(self, item: Any) -> None:
-        """One element of an event array or one JSONL line, in any supported form."""
+    def entries(self, item: Any) -> Iterator[RawEvent]:
+        """The events of one array element or JSONL line, in any supported form."""
         if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
-            self.add(item[1], item[0])  # blob v2: [windowId, event]
+            event = self.parse(item[1], item[0])  # blob v2: [windowId, event]
+            if event is not None:
+                yield event
         elif (
             isinstance(item, dict)
             and isinstance(item.get("data"), list)
             and ("window_id" in item or "windowId" in item)
+            and "type" not in item
         ):
-            window = item.get("window_id", item.get("windowId"))
-            self.add_many(item["data"], window if isinstance(window, str) else "")
+            window = item.get("window_id", item.get("windowId"))  # blob v1 line
+            yield from self.many(item["data"], window if isinstance(window, str) else "")
         else:
-            self.add(item)
+            event = self.parse(item)
+            if event is not None:
+                yield event
+
+    def many(self, items: list[Any], window_id: str = "") -> Iterator[RawEvent]:
+        for item in items:
+            event = self.parse(item, window_id)
+            if event is not None:
+                yield event
+
+
+class JsonlEvents:
+    """The events of a JSONL file, read line by line each time it is iterated.
+
+    Memory follows one line, not the file. Undecodable lines are counted in `stats`
+    (`garbage_line`, `truncated_line`) and skipped; past the size bound the iteration
+    raises `InvalidRecording`.
+    """
+
+    def __init__(self, path: Path, max_decoded_bytes: int | None, stats: ReadStats) -> None:
+        self.path = path
+        self.max_decoded_bytes = max_decoded_bytes
+        self.stats = stats
+
+    def __iter__(self) -> Iterator[RawEvent]:
+        stats = self.stats
+        stats.skipped.clear()
+        meter = SizeMeter(self.max_decoded_bytes)
+        collector = _Collector(meter, stats)
+        try:
+            with _open_binary(self.path) as handle:
+                for line in handle:
+                    meter.add(len(line))
+                    if not line.strip():
+                        continue
+                    try:
+                        item = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        reason = "truncated_line" if not line.endswith(b"\n") else "garbage_line"
+                        stats.skipped[reason] += 1
+                        continue
+                    yield from collector.entries(item)
+        except (OSError, EOFError, zlib.error, DecodedTooLarge) as exc:
+            if isinstance(exc, DecodedTooLarge):
+                raise InvalidRecording(f"{self.path}: {exc}") from exc
+            # A gzip stream cut short: what was read stands, the rest is counted.
+            stats.skipped["truncated_stream"] += 1
+        finally:
+            stats.decoded_bytes = meter.used
 
 
 def _first_distinct_id(person: Any) -> str | None:
@@ -139,45 +223,41 @@ def _describe(doc: Any) -> str:
     return f"a JSON {type(doc).__name__}"
 
 
-def _snapshots_into(collector: _Collector, container: dict[str, Any]) -> bool:
-    """Read `snapshots` or `snapshot_data_by_window_id` from a PostHog object."""
+def _snapshots(collector: _Collector, container: dict[str, Any]) -> list[RawEvent] | None:
+    """The events of `snapshots` or `snapshot_data_by_window_id` in a PostHog object."""
     by_window = container.get("snapshot_data_by_window_id")
     if isinstance(by_window, dict):
-        for window_id, events in by_window.items():
-            if isinstance(events, list):
-                collector.add_many(events, str(window_id))
+        events: list[RawEvent] = []
+        for window_id, items in by_window.items():
+            if isinstance(items, list):
+                events.extend(collector.many(items, str(window_id)))
             else:
-                collector.skipped += 1
-        return True
+                collector.stats.skipped[NOT_AN_EVENT] += 1
+        return events
     snapshots = container.get("snapshots")
     if isinstance(snapshots, list):
-        for item in snapshots:
-            collector.add_entry(item)
-        return True
-    return False
+        return [event for item in snapshots for event in collector.entries(item)]
+    return None
 
 
 def _read_document(
-    path: Path, doc: Any, is_jsonl: bool, collector: _Collector
-) -> tuple[str, dict[str, Any]]:
-    """Fill `collector` from a parsed file; returns the format name and metadata found."""
+    path: Path, doc: Any, collector: _Collector
+) -> tuple[str, list[RawEvent], dict[str, Any]]:
+    """The format name, events and metadata of a parsed JSON document."""
     found: dict[str, Any] = {}
-    if is_jsonl or isinstance(doc, list):
-        for item in doc:
-            collector.add_entry(item)
-        return ("jsonl" if is_jsonl else "rrweb-array"), found
+    if isinstance(doc, list):
+        return "rrweb-array", [e for item in doc for e in collector.entries(item)], found
     if not isinstance(doc, dict):
         raise InvalidRecording(
             f"{path} has an unknown shape: expected an event array or an object,"
             f" got {_describe(doc)}"
         )
     if "rrweb_data" in doc:
-        events = doc["rrweb_data"]
-        if not isinstance(events, list):
+        items = doc["rrweb_data"]
+        if not isinstance(items, list):
             raise InvalidRecording(f"{path}: rrweb_data must be a list of rrweb events")
-        collector.add_many(events)
         found["session_id"] = _string(doc.get("session_guid"))
-        return "chalk", found
+        return "chalk", list(collector.many(items)), found
     data = doc.get("data")
     if "version" in doc and isinstance(data, dict):
         if doc["version"] != EXPORT_VERSION:
@@ -185,25 +265,28 @@ def _read_document(
                 f"{path}: unsupported PostHog export version {doc['version']!r}"
                 f" (supported: {EXPORT_VERSION})"
             )
-        if not _snapshots_into(collector, data):
+        events = _snapshots(collector, data)
+        if events is None:
             raise InvalidRecording(f"{path}: PostHog export has no data.snapshots list")
         found["session_id"] = _string(data.get("id"))
         found["distinct_id"] = _first_distinct_id(data.get("person"))
         found["start_time"] = _string(data.get("start_time"))
-        return "posthog-export", found
+        return "posthog-export", events, found
     result = doc.get("result")
-    if isinstance(result, dict) and _snapshots_into(collector, result):
-        found["distinct_id"] = _first_distinct_id(result.get("person"))
-        found["start_time"] = _string(result.get("start_time"))
-        found["session_id"] = _string(result.get("session_id")) or _string(result.get("id"))
-        return "posthog-api", found
-    if _snapshots_into(collector, doc):
+    if isinstance(result, dict):
+        events = _snapshots(collector, result)
+        if events is not None:
+            found["distinct_id"] = _first_distinct_id(result.get("person"))
+            found["start_time"] = _string(result.get("start_time"))
+            found["session_id"] = _string(result.get("session_id")) or _string(result.get("id"))
+            return "posthog-api", events, found
+    events = _snapshots(collector, doc)
+    if events is not None:
         found["session_id"] = _string(doc.get("session_id"))
         found["distinct_id"] = _first_distinct_id(doc.get("person"))
-        return "posthog-api", found
+        return "posthog-api", events, found
     if "type" in doc and "timestamp" in doc:
-        collector.add_entry(doc)
-        return "rrweb-event", found
+        return "rrweb-event", list(collector.entries(doc)), found
     raise InvalidRecording(
         f"{path} has an unknown shape: {_describe(doc)}; expected an rrweb event array,"
         " JSONL of [windowId, event] lines, a PostHog export (version 2023-04-28),"
@@ -211,35 +294,81 @@ def _read_document(
     )
 
 
-def load_recording_file(path: Path, session_id: str | None = None) -> Recording:
+def _jsonl_recording(
+    path: Path, session_id: str | None, max_decoded_bytes: int | None
+) -> Recording:
+    stats = ReadStats()
+    events = JsonlEvents(path, max_decoded_bytes, stats)
+    for _ in events:
+        break  # fail now, not in the compiler, when not a single line is an event
+    else:
+        raise InvalidRecording(
+            f"{path} has no usable rrweb events: none of its lines is an event with an"
+            " integer type and a numeric timestamp"
+        )
+    return Recording(
+        session_id=session_id or _stem(path),
+        events=events,
+        metadata={"format": "jsonl", "path": str(path)},
+        read_stats=stats,
+    )
+
+
+def load_recording_file(
+    path: Path, session_id: str | None = None, max_decoded_bytes: int | None = DEFAULT_MAX_BYTES
+) -> Recording:
     """Read one recording file in any supported shape, gzipped or not.
 
-    The session id comes from the file when it names one, else `session_id`, else the
-    file name. Events are sorted stably by timestamp; malformed events are skipped and
-    counted in `metadata["skipped_events"]`.
+    JSONL files stream: their events are read line by line as the compiler iterates.
+    JSON documents are parsed whole. The session id comes from the file when it names
+    one, else `session_id`, else the file name. Malformed entries are skipped and
+    counted in `read_stats`; a file that decodes to more than `max_decoded_bytes`
+    raises `InvalidRecording`.
     """
     path = Path(path)
-    doc, is_jsonl = _parse(path, _read_text(path))
-    collector = _Collector()
-    file_format, found = _read_document(path, doc, is_jsonl, collector)
-    if not collector.events:
-        if collector.skipped:
+    if _is_jsonl(path):
+        return _jsonl_recording(path, session_id, max_decoded_bytes)
+    meter = SizeMeter(max_decoded_bytes)
+    raw = _read_all(path, meter)
+    if not raw.strip():
+        raise InvalidRecording(f"{path} is empty")
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
             raise InvalidRecording(
-                f"{path} has no usable rrweb events: none of its {collector.skipped} entries"
+                f"{path} is not UTF-8 text ({bad.reason} at byte {bad.start})"
+            ) from bad
+        if raw.strip().count(b"\n"):
+            # JSONL whose first line is damaged: the lines that parse still count.
+            with contextlib.suppress(InvalidRecording):
+                return _jsonl_recording(path, session_id, max_decoded_bytes)
+        raise InvalidRecording(f"{path} is not JSON or JSONL: {exc}") from exc
+    del raw
+    stats = ReadStats()
+    collector = _Collector(meter, stats)
+    try:
+        file_format, events, found = _read_document(path, doc, collector)
+    except DecodedTooLarge as exc:
+        raise InvalidRecording(f"{path}: {exc}") from exc
+    stats.decoded_bytes = meter.used
+    if not events:
+        if stats.skipped_total:
+            raise InvalidRecording(
+                f"{path} has no usable rrweb events: none of its {stats.skipped_total} entries"
                 " has an integer type and a numeric timestamp"
             )
         raise InvalidRecording(f"{path} contains no events")
-    collector.events.sort(key=lambda event: event.timestamp)
+    events.sort(key=lambda event: event.timestamp)
     return Recording(
         session_id=found.get("session_id") or session_id or _stem(path),
-        events=collector.events,
+        events=events,
         distinct_id=found.get("distinct_id"),
         start_time=found.get("start_time"),
-        metadata={
-            "format": file_format,
-            "path": str(path),
-            "skipped_events": collector.skipped,
-        },
+        metadata={"format": file_format, "path": str(path)},
+        read_stats=stats,
     )
 
 
@@ -283,8 +412,9 @@ def check_session_id(session_id: str) -> str:
 class DirectorySource:
     """A folder of recording files, looked up by file name or by the id inside each file."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_decoded_bytes: int | None = None) -> None:
         self.root = Path(root)
+        self.max_decoded_bytes = max_decoded_bytes or DEFAULT_MAX_BYTES
         self._index: dict[str, Path] | None = None
         self._index_stamp: int | None = None
 
@@ -330,13 +460,13 @@ class DirectorySource:
         for suffix in SUFFIXES:
             candidate = self.root / f"{session_id}{suffix}"
             if candidate.is_file():
-                return load_recording_file(candidate, session_id)
+                return load_recording_file(candidate, session_id, self.max_decoded_bytes)
         path = self._session_index().get(session_id)
         if path is None and self._index_stamp is not None:
             # mtime granularity can hide a file written a moment ago; look again on a miss.
             path = self._session_index(fresh=True).get(session_id)
         if path is not None:
-            return load_recording_file(path, session_id)
+            return load_recording_file(path, session_id, self.max_decoded_bytes)
         names = ", ".join(f"{session_id}{suffix}" for suffix in SUFFIXES)
         raise RecordingNotFound(
             f"recording {session_id} not found in {self.root} (looked for {names}, and for"

@@ -12,6 +12,8 @@ import json
 import zlib
 from typing import Any, Final
 
+import orjson
+
 from recap.sources.base import RawEvent
 
 # rrweb EventType
@@ -64,25 +66,49 @@ class DecodeError(ValueError):
     """A compressed field could not be expanded."""
 
 
-def decompress_field(value: Any) -> Any:
+class DecodedTooLarge(ValueError):
+    """The recording decodes to more bytes than the configured bound."""
+
+
+class SizeMeter:
+    """Counts decoded bytes (lines read, fields decompressed) against a bound."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def add(self, size: int) -> None:
+        self.used += size
+        if self.limit is not None and self.used > self.limit:
+            raise DecodedTooLarge(
+                f"the recording decodes to more than {self.limit // (1024 * 1024)} MiB"
+                " (RECAP_TIMELINE__MAX_DECODED_BYTES)"
+            )
+
+
+def decompress_field(value: Any, meter: SizeMeter | None = None) -> Any:
     """Expand one posthog-js `gzipToString` value; values that are not strings pass through."""
     if not isinstance(value, str):
         return value
     try:
         raw = gzip.decompress(value.encode("latin-1"))
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeError, OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:
+        if meter is not None:
+            meter.add(len(raw))
+        return orjson.loads(raw)
+    except (UnicodeError, OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
         raise DecodeError(f"cannot decompress {COMPRESSION_VERSION} field: {exc}") from exc
 
 
-def expand_data(event_type: int, data: Any) -> Any:
+def expand_data(event_type: int, data: Any, meter: SizeMeter | None = None) -> Any:
     """Return `data` with any compressed parts expanded; a no-op for uncompressed events.
 
     Detection is by shape (a string where rrweb has an object or list), so it also works
     when the `cv` marker was lost on the way.
     """
     if event_type == FULL_SNAPSHOT:
-        return decompress_field(data) if isinstance(data, str) else data
+        return decompress_field(data, meter) if isinstance(data, str) else data
     if event_type != INCREMENTAL_SNAPSHOT or not isinstance(data, dict):
         return data
     source = data.get("source")
@@ -97,7 +123,7 @@ def expand_data(event_type: int, data: Any) -> Any:
     expanded = dict(data)
     for name in fields:
         if isinstance(expanded.get(name), str):
-            expanded[name] = decompress_field(expanded[name])
+            expanded[name] = decompress_field(expanded[name], meter)
     return expanded
 
 
@@ -124,20 +150,27 @@ def compress_event(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def to_raw_event(obj: Any, window_id: str = "") -> RawEvent | None:
-    """Build a `RawEvent` from one decoded JSON value, or None when it is not an rrweb event.
+NOT_AN_EVENT: Final = "not_an_event"
+BAD_COMPRESSION: Final = "bad_compression"
+
+
+def parse_event(obj: Any, window_id: str = "", meter: SizeMeter | None = None) -> RawEvent | str:
+    """A `RawEvent` from one decoded JSON value, or the reason it is not one.
 
     An event needs an integer `type` and a numeric `timestamp`; `windowId` (or `window_id`,
-    `$window_id`) on the event wins over the `window_id` argument.
+    `$window_id`) on the event wins over the `window_id` argument. Compressed fields are
+    expanded here, counted by `meter`, which raises `DecodedTooLarge` past its bound.
     """
     if not isinstance(obj, dict):
-        return None
+        return NOT_AN_EVENT
     event_type = obj.get("type")
     timestamp = obj.get("timestamp")
     if type(event_type) is not int or isinstance(timestamp, bool):
-        return None
-    if not isinstance(timestamp, int | float):
-        return None
+        return NOT_AN_EVENT
+    if not isinstance(timestamp, int | float) or timestamp != timestamp:  # NaN
+        return NOT_AN_EVENT
+    if abs(timestamp) > _MAX_TIMESTAMP:
+        return NOT_AN_EVENT
     embedded = obj.get("windowId", obj.get("window_id", obj.get("$window_id")))
     if isinstance(embedded, str):
         window_id = embedded
@@ -145,7 +178,16 @@ def to_raw_event(obj: Any, window_id: str = "") -> RawEvent | None:
     if data is None:
         data = {}
     try:
-        data = expand_data(event_type, data)
+        data = expand_data(event_type, data, meter)
     except DecodeError:
-        return None
+        return BAD_COMPRESSION
     return RawEvent(type=event_type, timestamp=int(timestamp), data=data, window_id=window_id)
+
+
+_MAX_TIMESTAMP: Final = 10**15  # ms: year 33658; larger values are garbage
+
+
+def to_raw_event(obj: Any, window_id: str = "") -> RawEvent | None:
+    """`parse_event` for callers that only need to know whether it worked."""
+    event = parse_event(obj, window_id)
+    return event if isinstance(event, RawEvent) else None

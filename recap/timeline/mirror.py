@@ -47,15 +47,23 @@ _WHITESPACE = re.compile(r"\s+")
 _NON_TEXT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd\u200b-\u200f\u2060\ufeff]")
 
 
-@dataclass(slots=True, eq=False)
+_NO_ATTRS: Final[dict[str, Any]] = {}
+
+
 class MirrorNode:
-    id: int
-    kind: int
-    tag: str = ""
-    attrs: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
-    parent: MirrorNode | None = None
-    children: list[MirrorNode] = field(default_factory=list)
+    """One node of the mirror. A plain slotted class: snapshots create thousands."""
+
+    __slots__ = ("attrs", "children", "id", "kind", "parent", "tag", "text")
+
+    def __init__(self, node_id: int, kind: int) -> None:
+        self.id = node_id
+        self.kind = kind
+        self.tag = ""
+        # Shared with the recording (never written: attribute mutations copy first).
+        self.attrs: dict[str, Any] = _NO_ATTRS
+        self.text = ""
+        self.parent: MirrorNode | None = None
+        self.children: list[MirrorNode] = []
 
 
 @dataclass(slots=True)
@@ -136,26 +144,29 @@ class DomMirror:
 
     def _build(self, serialized: dict[str, Any], parent: MirrorNode | None) -> int:
         """Create a subtree (iteratively: real DOMs can be deeper than Python's stack)."""
+        nodes = self.nodes
         created = 0
         stack: list[tuple[dict[str, Any], MirrorNode | None]] = [(serialized, parent)]
+        pop, push = stack.pop, stack.append
         while stack:
-            raw, owner = stack.pop()
+            raw, owner = pop()
             node_id = raw.get("id")
             if type(node_id) is not int:
                 continue
             kind = raw.get("type")
-            kind = kind if type(kind) is int else ELEMENT
+            if type(kind) is not int:
+                kind = ELEMENT
             children = raw.get("childNodes")
-            node = self.nodes.get(node_id)
+            node = nodes.get(node_id)
             if node is None:
-                node = MirrorNode(id=node_id, kind=kind)
-                self.nodes[node_id] = node
+                node = MirrorNode(node_id, kind)
+                nodes[node_id] = node
             else:
                 # A moved node: rrweb re-serializes it without children and re-adds those
                 # separately, so keep the subtree unless a new one is supplied.
                 self._detach(node)
                 node.kind = kind
-                if isinstance(children, list) and children:
+                if children:
                     for child in node.children:
                         child.parent = None
                         self._forget(child)
@@ -165,8 +176,7 @@ class DomMirror:
                 tag = raw.get("tagName")
                 node.tag = tag.lower() if isinstance(tag, str) else ""
                 attrs = raw.get("attributes")
-                # Copied: attribute mutations must not write into the recording itself.
-                node.attrs = dict(attrs) if isinstance(attrs, dict) else {}
+                node.attrs = attrs if type(attrs) is dict else _NO_ATTRS
                 if node.tag == "label":
                     self._labels.add(node_id)
             elif kind in (TEXT, CDATA, COMMENT):
@@ -175,11 +185,11 @@ class DomMirror:
             created += 1
             if owner is not None:
                 owner.children.append(node)
-            if isinstance(children, list) and children:
+            if children and type(children) is list:
                 # Reversed so that popping keeps document order among siblings.
-                stack.extend(
-                    (child, node) for child in reversed(children) if isinstance(child, dict)
-                )
+                for child in reversed(children):
+                    if type(child) is dict:
+                        push((child, node))
         return created
 
     def _detach(self, node: MirrorNode) -> None:
@@ -238,12 +248,14 @@ class DomMirror:
                 if node is None or not isinstance(changes, dict):
                     continue
                 summary.attributes += 1
+                attrs = dict(node.attrs)  # the snapshot's dict belongs to the recording
                 for name, value in changes.items():
                     if value is None:
-                        node.attrs.pop(name, None)
+                        attrs.pop(name, None)
                     elif isinstance(value, str):
-                        node.attrs[name] = value
+                        attrs[name] = value
                     # rrweb sends style diffs as objects; labels never need them.
+                node.attrs = attrs
         return summary
 
     def _apply_adds(self, adds: list[Any], summary: MutationSummary, want_text: bool) -> None:
@@ -387,7 +399,12 @@ class DomMirror:
         return element
 
     def label(self, node_id: int) -> str | None:
-        """A human label like `button "Sign up!"`, or None when the node is unknown."""
+        """A human label like `button[signup] "Sign up!"`, or None when the node is unknown.
+
+        The evidence follows spoiler's matcher order: a test id (data-testid, data-attr…)
+        in brackets, then the accessible name (aria-label, label text, visible text,
+        placeholder, title, href), then the role or tag alone.
+        """
         target = self.interactive_target(node_id)
         if target is None:
             return None
@@ -395,8 +412,31 @@ class DomMirror:
             text = clip(redact_text(self.visible_text(target)))
             return f"text {quoted(text)}" if text else "document"
         role = _role_word(target)
+        test_id = _test_id(target)
         name = self._accessible_name(target)
+        if test_id and test_id != name:
+            role = f"{role}[{test_id}]"
         return f"{role} {quoted(name)}" if name else role
+
+    def form_of(self, node_id: int) -> int | None:
+        """The id of the <form> that holds a node, if any."""
+        current = self.nodes.get(node_id)
+        while current is not None:
+            if current.tag == "form":
+                return current.id
+            current = current.parent
+        return None
+
+    def selected_text(self, selection: dict[str, Any]) -> str:
+        """The text of one rrweb selection range, when it starts and ends in text nodes."""
+        start, end = selection.get("start"), selection.get("end")
+        start_offset, end_offset = selection.get("startOffset"), selection.get("endOffset")
+        first = self._lookup(start)
+        if first is None or first.kind != TEXT or type(start_offset) is not int:
+            return ""
+        if start == end and type(end_offset) is int:
+            return collapse(first.text[start_offset:end_offset])
+        return collapse(first.text[start_offset:])
 
     def field(self, node_id: int) -> FieldInfo | None:
         """Tag, attributes and label text of an input element, for masking decisions."""
@@ -428,7 +468,6 @@ class DomMirror:
                 attrs.get("title"),
                 attrs.get("name"),
                 attrs.get("id"),
-                attrs.get("data-testid"),
             ]
         else:
             if is_button_input:
@@ -439,10 +478,9 @@ class DomMirror:
                 attrs.get("title"),
                 attrs.get("alt"),
                 lambda: self._associated_label(el),
+                lambda: _href_path(attrs.get("href")),
                 attrs.get("name"),
                 attrs.get("id"),
-                # Icon-only controls in React Native Web apps carry nothing else.
-                attrs.get("data-testid"),
             ]
         for candidate in candidates:
             value = candidate() if callable(candidate) else candidate
@@ -494,6 +532,33 @@ class DomMirror:
         return None
 
 
+_TEST_ID_ATTRS: Final = (
+    "data-testid", "data-test-id", "data-test", "data-cy", "data-qa", "data-attr",
+)  # fmt: skip
+_TEST_ID_CHARS: Final = 40
+
+
+def _test_id(el: MirrorNode) -> str | None:
+    """The id developers gave the element for tests or analytics (PostHog's data-attr)."""
+    for key in _TEST_ID_ATTRS:
+        value = el.attrs.get(key)
+        if isinstance(value, str):
+            text = collapse(value).replace("[", "(").replace("]", ")")
+            if text:
+                return clip(redact_text(text), _TEST_ID_CHARS)
+    return None
+
+
+def _href_path(href: Any) -> str | None:
+    """A link's target as a reader would name it: the path, without query or origin."""
+    if not isinstance(href, str) or not href or href.startswith(("javascript:", "#")):
+        return None
+    path = href.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:
+        path = path.split("://", 1)[1]
+    return path or None
+
+
 def _is_interactive(el: MirrorNode) -> bool:
     if el.tag in _INTERACTIVE_TAGS:
         return True
@@ -518,5 +583,5 @@ def _role_word(el: MirrorNode) -> str:
             return input_type
         if input_type in _BUTTON_INPUT_TYPES:
             return "button"
-        return f"input[{input_type}]"
+        return "input" if input_type == "text" else f"input:{input_type}"
     return tag or "element"

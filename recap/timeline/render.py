@@ -15,16 +15,6 @@ from recap.timeline.models import EventKind, Timeline, TimelineEvent
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85\x0b\x0c]")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
-_KIND_WORDS: Final = {
-    EventKind.NAVIGATION: "navigation",
-    EventKind.CLICK: "click",
-    EventKind.INPUT: "input",
-    EventKind.IDLE: "idle",
-    EventKind.CONSOLE_ERROR: "console_error",
-    EventKind.NETWORK_ERROR: "network_error",
-    EventKind.CUSTOM: "custom",
-}
-
 
 def format_clock(ms: int) -> str:
     """`mm:ss` below an hour, `h:mm:ss` from there on."""
@@ -61,41 +51,78 @@ def _bare(text: str) -> str:
     return _SPACE_OR_CONTROL.sub(lambda m: f"%{ord(m.group(0)):02X}", text)
 
 
-def render_event(event: TimelineEvent) -> str:
-    """One line: `e12 00:41 w1 click button "Pay $10!" -> navigated to /demo/3`."""
-    parts = [event.ref, format_clock(event.t_ms), event.window, _KIND_WORDS[event.kind]]
+REACT_SHOWN_MS: Final = 500
+"""Quick reactions are the norm; only slower ones are worth the tokens."""
+_BARE_VALUE_KINDS: Final = frozenset(
+    {EventKind.SCROLL, EventKind.RESIZE, EventKind.MEDIA, EventKind.NETWORK_ERROR, EventKind.GAP}
+)
+
+
+def render_event(event: TimelineEvent, show_window: bool = True) -> str:
+    """One line: `e12 00:41 click button[pay] "Pay $10!" [slow] -> navigated to /demo/3`.
+
+    The window label is left out when the session has only one.
+    """
+    parts = [event.ref, format_clock(event.t_ms)]
+    if show_window:
+        parts.append(event.window)
+    parts.append(event.kind.value)
     if event.kind is EventKind.NAVIGATION:
         parts.append(_bare(event.url or "?"))
-    elif event.kind is EventKind.IDLE:
+    elif event.kind in (EventKind.IDLE, EventKind.GAP):
         parts.append(format_duration(event.duration_ms or 0))
     if event.target:
         parts.append(_one_line(event.target))
     if event.value is not None:
-        if event.kind is EventKind.INPUT or event.kind is EventKind.NETWORK_ERROR:
-            parts.append("=")
-        parts.append(quote_value(event.value))
+        if event.kind in _BARE_VALUE_KINDS:
+            parts.append(_bare(event.value))
+        else:
+            if event.kind is EventKind.INPUT:
+                parts.append("=")
+            parts.append(quote_value(event.value))
+    if event.kind is EventKind.NETWORK_ERROR and event.duration_ms is not None:
+        parts.append(f"{event.duration_ms}ms")
+    if event.count > 1:
+        parts.append(f"x{event.count}")
     if event.flags:
-        parts.append(f"[{', '.join(_one_line(flag) for flag in event.flags)}]")
+        parts.append(f"[{','.join(_one_line(flag) for flag in event.flags)}]")
     if event.effect:
         parts.append(f"-> {_one_line(event.effect)}")
+    if event.react_ms is not None and event.react_ms >= REACT_SHOWN_MS:
+        parts.append(f"({event.react_ms}ms)")
     return " ".join(parts)
 
 
 def render_header(timeline: Timeline) -> list[str]:
     session, stats = timeline.session, timeline.stats
+    duration = f"duration {format_duration(session.duration_ms)}"
+    duration += f", active {format_duration(session.active_ms)}"
+    if session.blind_ms:
+        duration += f", unseen {format_duration(session.blind_ms)}"
+    if session.windows > 1:
+        duration += f", windows {session.windows}"
+    counts = {
+        "navigations": stats.navigations,
+        "clicks": stats.clicks,
+        "inputs": stats.inputs,
+        "console_errors": stats.console_errors,
+        "exceptions": stats.exceptions,
+        "network_errors": stats.network_errors,
+        "rage": stats.rage_clicks,
+        "dead": stats.dead_clicks,
+        "slow": stats.slow_clicks,
+    }
     lines = [
         f"session {_bare(session.session_id)}",
         f"start_url {_bare(session.start_url) if session.start_url else 'unknown'}",
-        f"duration {format_duration(session.duration_ms)} ({format_clock(session.duration_ms)})"
-        f", windows {session.windows}",
-        f"events {len(timeline.events)}: navigations {stats.navigations}, clicks {stats.clicks}"
-        f", inputs {stats.inputs}, idle {stats.idle_gaps}, console_errors {stats.console_errors}"
-        f", network_errors {stats.network_errors}",
+        duration,
+        "counts " + ", ".join(f"{name} {value}" for name, value in counts.items() if value),
     ]
     if stats.truncated_events:
+        dropped = ", ".join(f"{count} {kind}" for kind, count in stats.dropped.items())
         lines.append(
-            f"omitted {stats.truncated_events} low-priority events to fit the budget"
-            " (refs keep their numbers)"
+            f"omitted {stats.truncated_events} events to fit the budget ({dropped});"
+            " refs keep their numbers"
         )
     return lines
 
@@ -104,5 +131,6 @@ def render_timeline(timeline: Timeline) -> str:
     """The full text: header lines, a blank line, then one line per event."""
     lines = render_header(timeline)
     lines.append("")
-    lines.extend(render_event(event) for event in timeline.events)
+    show_window = timeline.session.windows > 1
+    lines.extend(render_event(event, show_window) for event in timeline.events)
     return "\n".join(lines)
