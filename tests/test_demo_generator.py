@@ -251,6 +251,91 @@ def test_generated_files_load_compile_and_label_the_place_order_clicks(tmp_path:
             labelled = [
                 event
                 for event in timeline.events
-                if event.kind == "click" and "Place order" in (event.target or "")
+                # a submit button in a form: its clicks are submits
+                if event.kind in ("click", "submit") and "Place order" in (event.target or "")
             ]
             assert labelled
+
+
+# --- several tabs, ground truth and large recordings ----------------------------------------
+
+
+def by_window(events: list[Json]) -> dict[str, list[Json]]:
+    windows: dict[str, list[Json]] = {}
+    for event in events:
+        windows.setdefault(event["windowId"], []).append(event)
+    return windows
+
+
+def assert_consistent_pages(events: list[Json]) -> None:
+    """Per window: a snapshot first, mutations that fit the page, interactions on nodes
+    that exist, and time never going backwards across windows."""
+    timestamps = [e["timestamp"] for e in events]
+    assert timestamps == sorted(timestamps)
+    for window_events in by_window(events).values():
+        assert window_events[0]["type"] == META
+        assert window_events[1]["type"] == FULL_SNAPSHOT
+        for event, mirror in replay(window_events):
+            if event["type"] != INCREMENTAL:
+                continue
+            data = event["data"]
+            if data["source"] in (MOUSE_INTERACTION, INPUT, SCROLL) and data["id"] != 1:
+                assert data["id"] in mirror.nodes, event
+            elif data["source"] == MOUSE_MOVE:
+                assert all(p["id"] in mirror.nodes for p in data["positions"]), event
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ground_truth_journey_keeps_every_window_consistent(seed: int) -> None:
+    from recap.demo.recordings import generate_ground_truth_session
+
+    session = generate_ground_truth_session(seed)
+    assert_consistent_pages(session.events)
+    assert len(by_window(session.events)) == len(session.truth.windows) == 2
+    tags = {e["data"]["tag"] for e in session.events if e["type"] == CUSTOM}
+    assert {
+        "$pageview",
+        "$url_changed",
+        "sessionIdle",
+        "sessionNoLongerIdle",
+        "recording paused",
+        "recording resumed",
+        "browser offline",
+        "browser online",
+        "window hidden",
+        "window visible",
+    } <= tags
+    plugins = {e["data"]["plugin"] for e in session.events if e["type"] == PLUGIN}
+    assert plugins == {"rrweb/console@1", "rrweb/network@1", "posthog/network@1"}
+
+
+def test_a_refreshed_snapshot_keeps_the_ids_and_the_changes() -> None:
+    from recap.demo.generator import DomBuilder, tag
+
+    dom = DomBuilder("https://example.com")
+    first = dom.document(title="t", body=[tag("p", {}, "old", key="p"), tag("div", key="box")])
+    dom.add(tag("span", {}, "new"), parent="box")
+    dom.apply_text(dom.text_id("p"), "changed")
+    again = dom.snapshot()
+    mirror = PageMirror()
+    mirror.load(again)
+    assert again["id"] == first["id"] == 1
+    assert "changed" in mirror.text(1) and "new" in mirror.text(1)
+    assert dom.label_of(dom.id_of("p")) == "changed"
+
+
+def test_large_recordings_stream_to_the_size_asked_and_repeat_for_a_seed(tmp_path: Path) -> None:
+    from recap.demo.big import write_large_recording
+
+    first = write_large_recording(tmp_path / "a.jsonl", 150_000, seed=4, compressed=False)
+    again = write_large_recording(tmp_path / "b.jsonl", 150_000, seed=4, compressed=False)
+    assert first.path.read_bytes() == again.path.read_bytes()
+    assert 150_000 <= first.bytes < 600_000
+    assert first.counts == again.counts and first.counts.clicks > 0
+    events = []
+    for line in first.path.read_bytes().splitlines():
+        window_id, event = json.loads(line)
+        assert "windowId" not in event
+        events.append({**event, "windowId": window_id})
+    assert len(events) == first.events
+    assert_consistent_pages(events)

@@ -1,7 +1,8 @@
 """Scripted visits to made-up sites, recorded as posthog-js with rrweb would record them.
 
 `recap demo` and the tests use these files instead of real PostHog data: PostHog's
-"export to file" JSON, deterministic for a given seed.
+"export to file" JSON, deterministic for a given seed. The simulated browser also writes
+down what really happened (`recap.demo.groundtruth`), so compiled timelines can be graded.
 """
 
 from __future__ import annotations
@@ -11,17 +12,35 @@ import math
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from recap.demo.groundtruth import (
+    CHECKED,
+    MASKED_VALUE,
+    ActionKind,
+    TruthAction,
+    TruthConsoleError,
+    TruthLog,
+    TruthNetworkFailure,
+    TruthSlowRequest,
+    TruthSpan,
+    TruthTabSwitch,
+)
+
 Json = dict[str, Any]
+EventSink = Callable[[Json], None]
 
 EXPORT_VERSION: Final = "2023-04-28"
 DEFAULT_START_MS: Final = 1_763_800_000_000
 VIEWPORT: Final = (1440, 900)
+SLOW_REQUEST_MS: Final = 3_000
+"""Requests longer than this are recorded in the ground truth as slow."""
+POSTHOG_IDLE_THRESHOLD_MS: Final = 5 * 60 * 1000
+"""posthog-js marks a session idle after this long without user activity."""
 
 
 class EventType:
@@ -41,7 +60,12 @@ class IncrementalSource:
     MOUSE_MOVE: Final = 1
     MOUSE_INTERACTION: Final = 2
     SCROLL: Final = 3
+    VIEWPORT_RESIZE: Final = 4
     INPUT: Final = 5
+
+
+# What posthog-js counts as user activity (its ACTIVE_SOURCES), for idle bookkeeping.
+_ACTIVE_SOURCES: Final = frozenset({1, 2, 3, 4, 5})
 
 
 class MouseInteraction:
@@ -64,6 +88,7 @@ class NodeType:
 
 
 FOCUSABLE_TAGS: Final = frozenset({"a", "button", "input", "select", "textarea"})
+FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
 POINTER_TYPE_MOUSE: Final = 0
 
 
@@ -98,33 +123,44 @@ def tag(
     return ElementSpec(name, dict(attrs or {}), children, key=key, at=at, fixed=fixed)
 
 
+@dataclass(slots=True)
+class _Node:
+    name: str
+    """The tag name, or `#document`, `#doctype`, `#text`."""
+    attrs: dict[str, str]
+    text: str
+    parent: int | None
+    children: list[int] = field(default_factory=list)
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
 class DomBuilder:
     """Serializes one page's DOM the way rrweb-snapshot does and keeps track of it afterwards.
 
     Ids are allocated in document order (a node before its children) and keep counting for
     nodes that mutations add. Each page load gets a fresh builder, because rrweb's counter
-    lives in the page and starts again at 1 after a navigation.
+    lives in the page and starts again at 1 after a navigation. The builder keeps the whole
+    tree, so it can snapshot the page again and say what a person reads on an element.
     """
 
     def __init__(self, origin: str) -> None:
         self._origin = origin
         self._next_id = 1
+        self._document_id = 0
+        self._nodes: dict[int, _Node] = {}
         self._keys: dict[str, int] = {}
-        self._tags: dict[int, str] = {}
+        self._key_of: dict[int, str] = {}
         self._points: dict[int, tuple[tuple[int, int], bool]] = {}
-        self._parent: dict[int, int] = {}
-        self._children: dict[int, list[int]] = {}
 
-    def document(self, *, title: str, body: Sequence[ElementSpec | str]) -> Json:
+    def document(
+        self, *, title: str, body: Sequence[ElementSpec | str], head: Sequence[ElementSpec] = ()
+    ) -> Json:
         """The FullSnapshot `node`: Document, DocumentType and the html element."""
-        document_id = self._allocate(None, "#document")
-        doctype = {
-            "type": NodeType.DOCUMENT_TYPE,
-            "name": "html",
-            "publicId": "",
-            "systemId": "",
-            "id": self._allocate(document_id, "#doctype"),
-        }
+        self._document_id = self._allocate(None, "#document", {}, "")
+        self._allocate(self._document_id, "#doctype", {}, "")
         html = tag(
             "html",
             {"lang": "en"},
@@ -136,39 +172,79 @@ class DomBuilder:
                 tag("title", {}, title),
                 tag("link", {"rel": "stylesheet", "href": "/assets/app.css"}),
                 tag("script", {"src": "/assets/app.js", "defer": ""}),
+                *head,
             ),
             tag("body", {}, *body, key="body"),
         )
-        return {
-            "type": NodeType.DOCUMENT,
-            "childNodes": [doctype, self._serialize(html, document_id)],
-            "compatMode": "CSS1Compat",
-            "id": document_id,
-        }
+        self._build(html, self._document_id, None)
+        return self.snapshot()
+
+    def snapshot(self) -> Json:
+        """The page as it stands now, serialized with the ids it already has."""
+        return self._serialize(self._document_id, deep=True)
 
     def add(self, spec: ElementSpec, *, parent: str, before: str | None = None) -> list[Json]:
         """Mutation `adds` for a new subtree, flattened parent-first as rrweb emits them."""
         parent_id = self.id_of(parent)
         next_id = self.id_of(before) if before is not None else None
-        adds: list[Json] = []
-        self._serialize_flat(spec, parent_id, next_id, adds)
+        first = self._next_id
+        root = self._build(spec, parent_id, next_id)
+        adds = [{"parentId": parent_id, "nextId": next_id, "node": self._serialize(root)}]
+        adds += [
+            {
+                "parentId": self._nodes[node_id].parent,
+                "nextId": None,
+                "node": self._serialize(node_id),
+            }
+            for node_id in range(first, self._next_id)
+            if node_id != root
+        ]
         return adds
 
     def remove(self, key: str) -> Json:
         """The mutation `removes` entry for a keyed node; its subtree goes with it."""
-        node_id = self.id_of(key)
-        parent_id = self._parent[node_id]
-        self._children[parent_id].remove(node_id)
+        return self.remove_id(self.id_of(key))
+
+    def remove_id(self, node_id: int) -> Json:
+        parent_id = self._nodes[node_id].parent
+        assert parent_id is not None, "the document cannot be removed"
+        self._nodes[parent_id].children.remove(node_id)
         self._forget(node_id)
         return {"parentId": parent_id, "id": node_id}
+
+    def text_change(self, key: str, value: str) -> Json:
+        """The mutation `texts` entry that sets a keyed element's (first) text."""
+        return {"id": self.text_id(key), "value": value}
+
+    def attribute_change(self, key: str, attributes: Mapping[str, str | None]) -> Json:
+        """The mutation `attributes` entry for a keyed element; None removes an attribute."""
+        return {"id": self.id_of(key), "attributes": dict(attributes)}
+
+    def apply_text(self, node_id: int, value: Any) -> None:
+        node = self._nodes.get(node_id)
+        if node is not None:
+            node.text = value if isinstance(value, str) else ""
+
+    def apply_attributes(self, node_id: int, attributes: Mapping[str, Any]) -> None:
+        node = self._nodes.get(node_id)
+        if node is None:
+            return
+        for name, value in attributes.items():
+            if value is None:
+                node.attrs.pop(name, None)
+            else:
+                node.attrs[name] = str(value)
 
     def id_of(self, key: str) -> int:
         return self._keys[key]
 
+    def has(self, key: str) -> bool:
+        return key in self._keys
+
     def text_id(self, key: str) -> int:
         """The id of the first text node inside a keyed element."""
-        for child_id in self._children[self.id_of(key)]:
-            if self._tags[child_id] == "#text":
+        for child_id in self._nodes[self.id_of(key)].children:
+            if self._nodes[child_id].name == "#text":
                 return child_id
         raise KeyError(f"{key!r} has no text child")
 
@@ -177,29 +253,93 @@ class DomBuilder:
         return self._points[node_id]
 
     def is_focusable(self, node_id: int) -> bool:
-        return self._tags.get(node_id) in FOCUSABLE_TAGS
+        node = self._nodes.get(node_id)
+        return node is not None and node.name in FOCUSABLE_TAGS
 
     def contains(self, node_id: int) -> bool:
-        return node_id in self._tags
+        return node_id in self._nodes
 
-    def _allocate(self, parent_id: int | None, name: str) -> int:
+    def tag_of(self, node_id: int) -> str:
+        return self._nodes[node_id].name
+
+    def attrs_of(self, node_id: int) -> Mapping[str, str]:
+        return self._nodes[node_id].attrs
+
+    def text_of(self, node_id: int) -> str:
+        """All text inside a node, whitespace collapsed, as a person reads it."""
+        parts: list[str] = []
+        self._collect_text(node_id, parts)
+        return collapse("".join(parts))
+
+    def label_of(self, node_id: int) -> str:
+        """What a person reads as the element's name: its text, or a field's <label>."""
+        node = self._nodes[node_id]
+        attrs = node.attrs
+        if node.name in FORM_FIELD_TAGS:
+            if attrs.get("type") in ("submit", "button"):
+                return attrs.get("value", "")
+            field_id = attrs.get("id")
+            if field_id:
+                for other_id, other in self._nodes.items():
+                    if other.name == "label" and other.attrs.get("for") == field_id:
+                        return self.text_of(other_id)
+            parent = node.parent
+            while parent is not None:
+                if self._nodes[parent].name == "label":
+                    return self.text_of(parent)
+                parent = self._nodes[parent].parent
+            return attrs.get("aria-label") or attrs.get("placeholder") or attrs.get("name", "")
+        return attrs.get("aria-label") or self.text_of(node_id)
+
+    def is_submit(self, node_id: int) -> bool:
+        """A submit button inside a form: clicking it submits the form."""
+        node = self._nodes[node_id]
+        if node.name not in ("button", "input") or node.attrs.get("type") != "submit":
+            return False
+        return self.form_of(node_id) is not None
+
+    def form_of(self, node_id: int) -> int | None:
+        parent = self._nodes[node_id].parent
+        while parent is not None:
+            if self._nodes[parent].name == "form":
+                return parent
+            parent = self._nodes[parent].parent
+        return None
+
+    def _collect_text(self, node_id: int, parts: list[str]) -> None:
+        node = self._nodes[node_id]
+        if node.name == "#text":
+            parts.append(node.text)
+        elif node.name not in ("script", "style", "head"):
+            for child_id in node.children:
+                self._collect_text(child_id, parts)
+
+    def _allocate(self, parent_id: int | None, name: str, attrs: dict[str, str], text: str) -> int:
         node_id = self._next_id
         self._next_id += 1
-        self._tags[node_id] = name
-        self._children[node_id] = []
+        self._nodes[node_id] = _Node(name, attrs, text, parent_id)
         if parent_id is not None:
-            self._parent[node_id] = parent_id
+            self._nodes[parent_id].children.append(node_id)
         return node_id
 
-    def _attach(self, node_id: int, parent_id: int, next_id: int | None) -> None:
-        siblings = self._children[parent_id]
-        siblings.insert(siblings.index(next_id) if next_id is not None else len(siblings), node_id)
-
-    def _register(self, spec: ElementSpec, node_id: int) -> None:
-        if spec.key is not None:
-            self._keys[spec.key] = node_id
-        if spec.at is not None:
-            self._points[node_id] = (spec.at, spec.fixed)
+    def _build(self, spec: ElementSpec | str, parent_id: int, next_id: int | None) -> int:
+        if isinstance(spec, str):
+            node_id = self._allocate(parent_id, "#text", {}, spec)
+        else:
+            node_id = self._allocate(parent_id, spec.tag, self._attributes(spec), "")
+            if spec.key is not None:
+                self._keys[spec.key] = node_id
+                self._key_of[node_id] = spec.key
+            if spec.at is not None:
+                self._points[node_id] = (spec.at, spec.fixed)
+        if next_id is not None:
+            siblings = self._nodes[parent_id].children
+            siblings.remove(node_id)
+            siblings.insert(siblings.index(next_id), node_id)
+        if not isinstance(spec, str):
+            for child in spec.children:
+                self._build(child, node_id, None)
+        return node_id
 
     def _attributes(self, spec: ElementSpec) -> dict[str, str]:
         # rrweb-snapshot stores href/src absolute, resolved against the document
@@ -210,82 +350,124 @@ class DomBuilder:
             for name, value in spec.attrs.items()
         }
 
-    def _serialize(self, spec: ElementSpec | str, parent_id: int) -> Json:
-        if isinstance(spec, str):
-            text_id = self._allocate(parent_id, "#text")
-            self._attach(text_id, parent_id, None)
-            return {"type": NodeType.TEXT, "textContent": spec, "id": text_id}
-        node_id = self._allocate(parent_id, spec.tag)
-        self._attach(node_id, parent_id, None)
-        self._register(spec, node_id)
-        children = [self._serialize(child, node_id) for child in spec.children]
+    def _serialize(self, node_id: int, *, deep: bool = False) -> Json:
+        node = self._nodes[node_id]
+        if node.name == "#text":
+            return {"type": NodeType.TEXT, "textContent": node.text, "id": node_id}
+        if node.name == "#doctype":
+            return {
+                "type": NodeType.DOCUMENT_TYPE,
+                "name": "html",
+                "publicId": "",
+                "systemId": "",
+                "id": node_id,
+            }
+        children = [self._serialize(c, deep=True) for c in node.children] if deep else []
+        if node.name == "#document":
+            return {
+                "type": NodeType.DOCUMENT,
+                "childNodes": children,
+                "compatMode": "CSS1Compat",
+                "id": node_id,
+            }
         return {
             "type": NodeType.ELEMENT,
-            "tagName": spec.tag,
-            "attributes": self._attributes(spec),
+            "tagName": node.name,
+            "attributes": dict(node.attrs),
             "childNodes": children,
             "id": node_id,
         }
 
-    def _serialize_flat(
-        self, spec: ElementSpec | str, parent_id: int, next_id: int | None, adds: list[Json]
-    ) -> None:
-        if isinstance(spec, str):
-            text_id = self._allocate(parent_id, "#text")
-            self._attach(text_id, parent_id, next_id)
-            node: Json = {"type": NodeType.TEXT, "textContent": spec, "id": text_id}
-            adds.append({"parentId": parent_id, "nextId": next_id, "node": node})
-            return
-        node_id = self._allocate(parent_id, spec.tag)
-        self._attach(node_id, parent_id, next_id)
-        self._register(spec, node_id)
-        node = {
-            "type": NodeType.ELEMENT,
-            "tagName": spec.tag,
-            "attributes": self._attributes(spec),
-            "childNodes": [],
-            "id": node_id,
-        }
-        adds.append({"parentId": parent_id, "nextId": next_id, "node": node})
-        for child in spec.children:
-            self._serialize_flat(child, node_id, None, adds)
-
     def _forget(self, node_id: int) -> None:
-        for child_id in self._children.pop(node_id):
+        node = self._nodes.pop(node_id)
+        for child_id in node.children:
             self._forget(child_id)
-        del self._tags[node_id]
-        self._parent.pop(node_id, None)
         self._points.pop(node_id, None)
-        for key in [key for key, value in self._keys.items() if value == node_id]:
+        key = self._key_of.pop(node_id, None)
+        if key is not None and self._keys.get(key) == node_id:
             del self._keys[key]
 
 
-# --- the browser tab ------------------------------------------------------------------------
+# --- the browser ----------------------------------------------------------------------------
+
+
+class SessionClock:
+    """The one clock all tabs of a session share; it only moves forward."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.now = start_ms
+        self.last_activity_ms = start_ms
+
+
+@dataclass(slots=True)
+class PendingRequest:
+    """A request the page has sent and whose response has not arrived yet."""
+
+    url: str
+    path: str
+    method: str
+    started_ms: int
+    page_loaded_ms: int
+    initiator: str
 
 
 class SimulatedTab:
     """One browser tab with posthog-js recording it: user actions in, rrweb events out.
 
     The clock only moves forward, by human-sized random amounts drawn from `rng`, so the
-    same seed always gives the same recording.
+    same seed always gives the same recording. A tab alone keeps its events in `events`;
+    tabs of a `SimulatedBrowser` share its clock, its event sink and its ground truth.
     """
 
-    def __init__(self, rng: random.Random, start_ms: int, window_id: str) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        start_ms: int,
+        window_id: str,
+        *,
+        browser: SimulatedBrowser | None = None,
+    ) -> None:
         self.rng = rng
-        self.now = start_ms
         self.window_id = window_id
         self.events: list[Json] = []
+        if browser is None:
+            self.clock = SessionClock(start_ms)
+            self.truth = TruthLog()
+            self._sink: EventSink = self.events.append
+        else:
+            self.clock = browser.clock
+            self.truth = browser.truth
+            self._sink = browser.sink
         self.href = ""
         self.dom = DomBuilder("")
         self.width, self.height = VIEWPORT
         self.mouse = (self.width // 2, self.height // 3)
         self.scroll_y = 0
         self.focused: int | None = None
-        self.page_loaded_ms = start_ms
+        self.page_loaded_ms = self.clock.now
+        self.checked: dict[str, str] = {}
+        """For each radio group on the page, the key of the radio that is checked."""
+        self._announced = False
+        self._last_click: tuple[int, TruthAction] | None = None
+
+    @property
+    def now(self) -> int:
+        return self.clock.now
+
+    @now.setter
+    def now(self, value: int) -> None:
+        self.clock.now = max(self.clock.now, value)
 
     # page loads
 
-    def open_page(self, href: str, *, title: str, body: Sequence[ElementSpec | str]) -> None:
+    def open_page(
+        self,
+        href: str,
+        *,
+        title: str,
+        body: Sequence[ElementSpec | str],
+        pageview: bool = True,
+    ) -> TruthAction:
         """A full page load: Meta, FullSnapshot, then posthog-js's `$pageview` marker."""
         parts = urlsplit(href)
         self.dom = DomBuilder(f"{parts.scheme}://{parts.netloc}")
@@ -293,21 +475,76 @@ class SimulatedTab:
         self.href = href
         self.scroll_y = 0
         self.focused = None
+        self.checked = {}
         self.page_loaded_ms = self.now
         self._emit(EventType.META, {"href": href, "width": self.width, "height": self.height})
+        navigation = self._navigation(href)
         self._emit(EventType.FULL_SNAPSHOT, {"node": node, "initialOffset": {"top": 0, "left": 0}})
         self.pause(2, 30)
-        self._emit(EventType.CUSTOM, {"tag": "$pageview", "payload": {"href": href}})
+        if pageview:
+            self.custom("$pageview", {"href": href})
+        return navigation
 
-    def navigate(self, href: str, *, title: str, body: Sequence[ElementSpec | str]) -> None:
+    def navigate(
+        self,
+        href: str,
+        *,
+        title: str,
+        body: Sequence[ElementSpec | str],
+        pageview: bool = True,
+    ) -> TruthAction:
         """Follow a link: the old page unloads and the new one takes a moment to arrive."""
         self.pause(350, 900)
-        self.open_page(href, title=title, body=body)
+        return self.open_page(href, title=title, body=body, pageview=pageview)
+
+    def resnapshot(self) -> None:
+        """rrweb's takeFullSnapshot on the same page: Meta and FullSnapshot, same ids."""
+        self._emit(EventType.META, {"href": self.href, "width": self.width, "height": self.height})
+        top = {"top": self.scroll_y, "left": 0}
+        self._emit(EventType.FULL_SNAPSHOT, {"node": self.dom.snapshot(), "initialOffset": top})
+
+    def change_url(self, href: str, *, tag: str = "$pageview") -> TruthAction:
+        """A single-page-app route change (history.pushState): no page load, only the marker."""
+        self.href = href
+        self.custom(tag, {"href": href})
+        return self._navigation(href)
 
     # time
 
     def pause(self, low_ms: int, high_ms: int) -> None:
         self.now += self.rng.randint(low_ms, high_ms)
+
+    def idle(self, low_ms: int, high_ms: int, *, ticker: str | None = None) -> None:
+        """The user walks away: nothing they do is recorded for a while.
+
+        After five minutes posthog-js notices on the next page event and marks the session
+        idle; when the user is back it says so and takes a fresh full snapshot.
+        """
+        start = self.clock.last_activity_ms
+        end = max(self.now, start) + self.rng.randint(low_ms, high_ms)
+        if end - start > POSTHOG_IDLE_THRESHOLD_MS:
+            self.now = start + POSTHOG_IDLE_THRESHOLD_MS + self.rng.randint(500, 20_000)
+            if ticker is not None:
+                hidden = "aria-hidden" in self.dom.attrs_of(self.dom.id_of(ticker))
+                flip = None if hidden else "true"
+                self.mutate(attributes=[self.dom.attribute_change(ticker, {"aria-hidden": flip})])
+            self.custom(
+                "sessionIdle",
+                {
+                    "eventTimestamp": self.now,
+                    "lastActivityTimestamp": start,
+                    "threshold": POSTHOG_IDLE_THRESHOLD_MS,
+                    "bufferLength": self.rng.randint(2, 40),
+                    "bufferSize": self.rng.randint(2_000, 90_000),
+                },
+            )
+            self.now = end
+            self.custom("sessionNoLongerIdle", {"reason": "user activity", "type": 3})
+            self.nudge_mouse()
+            self.resnapshot()
+        else:
+            self.now = end
+        self.truth.span(TruthSpan("idle", self.window_id, start, end))
 
     # the mouse
 
@@ -343,6 +580,12 @@ class SimulatedTab:
         self._flush_moves(batch)
         self.mouse = point
 
+    def nudge_mouse(self) -> None:
+        """A small pointer movement: the user is still there."""
+        x, y = self.mouse
+        dx, dy = self.rng.choice((-1, 1)) * self.rng.randint(30, 90), self.rng.randint(-40, 40)
+        self.move_to((min(max(x + dx, 5), self.width - 5), min(max(y + dy, 5), self.height - 5)))
+
     def _flush_moves(self, batch: list[tuple[int, int, int, int]]) -> None:
         self.now = batch[-1][0]
         positions = [
@@ -351,20 +594,37 @@ class SimulatedTab:
         ]
         self._incremental(IncrementalSource.MOUSE_MOVE, {"positions": positions})
 
-    def click(self, key: str) -> None:
+    def click(self, key: str) -> TruthAction:
         """Move to the element and click it, with the focus changes a browser makes."""
         node_id = self.dom.id_of(key)
         point = self._client_point(node_id)
         self.move_to(point, node_id)
         self.pause(80, 260)
         self._press(node_id, point)
+        return self._clicked(node_id)
 
-    def click_again(self, key: str) -> None:
+    def click_again(self, key: str) -> TruthAction:
         """Another click on the same element, the pointer barely moving (rage clicks)."""
         node_id = self.dom.id_of(key)
         x, y = self.mouse
         self.mouse = (x + self.rng.randint(-3, 3), y + self.rng.randint(-2, 2))
         self._press(node_id, self.mouse)
+        return self._clicked(node_id)
+
+    def _clicked(self, node_id: int) -> TruthAction:
+        kind: ActionKind = "submit" if self.dom.is_submit(node_id) else "click"
+        action = self.truth.action(
+            TruthAction(
+                kind,
+                self.window_id,
+                self.now,
+                self.now,
+                label=self.dom.label_of(node_id),
+                url=self.href,
+            )
+        )
+        self._last_click = (node_id, action)
+        return action
 
     def _press(self, node_id: int, point: tuple[int, int]) -> None:
         x, y = point
@@ -392,20 +652,42 @@ class SimulatedTab:
 
     # the keyboard
 
-    def type_text(self, key: str, text: str, *, masked: bool = False) -> None:
-        """One Input event per keystroke, the value growing; masked fields record asterisks."""
+    def type_text(
+        self, key: str, text: str, *, masked: bool = False, shown: str | None = None
+    ) -> TruthAction:
+        """One Input event per keystroke, the value growing; masked fields record asterisks.
+
+        `shown` is what a timeline should display for the final value (`<email>` for an
+        email address); it defaults to the value itself, or `***` when masked.
+        """
         node_id = self.dom.id_of(key)
         value = ""
+        started: int | None = None
         for char in text:
             if not masked and char.isalpha() and self.rng.random() < 0.04:
                 # a slip of the finger, noticed and corrected
                 self._keystroke(node_id, value + self.rng.choice("qwertyuiopasdfghjkl"), masked)
+                started = self.now if started is None else started
                 self.pause(250, 600)
                 self._keystroke(node_id, value, masked)
             self._keystroke(node_id, value + char, masked)
+            started = self.now if started is None else started
             value += char
             if char in " @.":
                 self.pause(120, 420)
+        self._focus_only(node_id)
+        return self.truth.action(
+            TruthAction(
+                "input",
+                self.window_id,
+                self.now,
+                self.now if started is None else started,
+                label=self.dom.label_of(node_id),
+                value=None if masked else text,
+                shown=MASKED_VALUE if masked else (shown if shown is not None else text),
+                url=self.href,
+            )
+        )
 
     def _keystroke(self, node_id: int, value: str, masked: bool) -> None:
         self.pause(110, 300)
@@ -413,21 +695,75 @@ class SimulatedTab:
         data = {"text": text, "isChecked": False, "id": node_id}
         self._incremental(IncrementalSource.INPUT, data)
 
-    def choose(self, key: str, value: str) -> None:
+    def choose(self, key: str, value: str, *, shown: str | None = None) -> TruthAction:
         """Pick an option in a select that already has focus."""
         self.pause(600, 1400)
         node_id = self.dom.id_of(key)
         data = {"text": value, "isChecked": False, "id": node_id}
         self._incremental(IncrementalSource.INPUT, data)
+        self._focus_only(node_id)
+        return self._input_truth(node_id, value, shown if shown is not None else value)
 
-    def tick(self, key: str) -> None:
-        """Click a checkbox; the browser fires input after the click, with `checked` set."""
-        self.click(key)
+    def tick(self, key: str) -> TruthAction:
+        """Click a checkbox; the browser fires input after the click, with `checked` set.
+
+        The ground truth has one action for it, an input: the click is only the means.
+        """
+        self._click_untracked(key)
         self.pause(1, 4)
         node_id = self.dom.id_of(key)
         self._incremental(IncrementalSource.INPUT, {"text": "on", "isChecked": True, "id": node_id})
+        return self._input_truth(node_id, CHECKED, CHECKED)
 
-    # scrolling
+    def pick(self, key: str, *, group: str) -> TruthAction:
+        """Click a radio button: rrweb reports it checked and the group's previous one not."""
+        self._click_untracked(key)
+        self.pause(1, 4)
+        node_id = self.dom.id_of(key)
+        value = self.dom.attrs_of(node_id).get("value", "on")
+        checked = {"text": value, "isChecked": True, "id": node_id}
+        self._incremental(IncrementalSource.INPUT, checked)
+        previous = self.checked.get(group)
+        if previous is not None and previous != key:
+            previous_id = self.dom.id_of(previous)
+            previous_value = self.dom.attrs_of(previous_id).get("value", "on")
+            self._incremental(
+                IncrementalSource.INPUT,
+                {"text": previous_value, "isChecked": False, "id": previous_id},
+            )
+        self.checked[group] = key
+        return self._input_truth(node_id, CHECKED, CHECKED)
+
+    def _focus_only(self, node_id: int) -> None:
+        """The click just before, if it went into this field, only focused it."""
+        if self._last_click is not None and self._last_click[0] == node_id:
+            self.truth.focus_only(self._last_click[1])
+        self._last_click = None
+
+    def _click_untracked(self, key: str) -> None:
+        self._last_click = None
+        node_id = self.dom.id_of(key)
+        point = self._client_point(node_id)
+        self.move_to(point, node_id)
+        self.pause(80, 260)
+        self._press(node_id, point)
+
+    def _input_truth(self, node_id: int, value: str, shown: str) -> TruthAction:
+        self._last_click = None
+        return self.truth.action(
+            TruthAction(
+                "input",
+                self.window_id,
+                self.now,
+                self.now,
+                label=self.dom.label_of(node_id),
+                value=value,
+                shown=shown,
+                url=self.href,
+            )
+        )
+
+    # scrolling and the window
 
     def scroll_to(self, y: int) -> None:
         """Wheel the document to `y`, in rrweb's 100 ms scroll samples."""
@@ -439,6 +775,11 @@ class SimulatedTab:
             self.pause(100, 170)
             self._incremental(IncrementalSource.SCROLL, {"id": 1, "x": 0, "y": self.scroll_y})
 
+    def resize(self, width: int, height: int) -> None:
+        """The user resizes the browser window (rrweb's ViewportResize)."""
+        self.width, self.height = width, height
+        self._incremental(IncrementalSource.VIEWPORT_RESIZE, {"width": width, "height": height})
+
     # what the page does by itself
 
     def mutate(
@@ -449,6 +790,10 @@ class SimulatedTab:
         texts: Sequence[Json] = (),
         attributes: Sequence[Json] = (),
     ) -> None:
+        for text in texts:
+            self.dom.apply_text(text["id"], text["value"])
+        for change in attributes:
+            self.dom.apply_attributes(change["id"], change["attributes"])
         if self.focused is not None and not self.dom.contains(self.focused):
             self.focused = None
         self._incremental(
@@ -461,47 +806,248 @@ class SimulatedTab:
             },
         )
 
-    def fetch(self, path: str, *, method: str, status: int, low_ms: int, high_ms: int) -> None:
+    def fetch(
+        self,
+        path: str,
+        *,
+        method: str,
+        status: int,
+        low_ms: int,
+        high_ms: int,
+        legacy: bool = False,
+    ) -> None:
         """A fetch() the page makes; posthog-js reports it when the response has arrived."""
-        started = self.now
+        request = self.send(path, method=method)
         self.pause(low_ms, high_ms)
-        start_time = float(started - self.page_loaded_ms)
-        duration = float(self.now - started)
+        self.receive(request, status=status, legacy=legacy)
+
+    def send(self, path: str, *, method: str, initiator: str = "fetch") -> PendingRequest:
+        """Start a request; the page goes on while it is in flight."""
         parts = urlsplit(self.href)
-        request = {
-            "name": f"{parts.scheme}://{parts.netloc}{path}",
-            "method": method,
-            "initiatorType": "fetch",
-            "entryType": "resource",
-            "timeOrigin": self.page_loaded_ms,
-            "timestamp": started,
-            "startTime": start_time,
-            "endTime": start_time + duration,
-            "duration": duration,
-            "responseStatus": status,
-        }
+        url = f"{parts.scheme}://{parts.netloc}{path}"
+        return PendingRequest(url, path, method, self.now, self.page_loaded_ms, initiator)
+
+    def receive(self, request: PendingRequest, *, status: int, legacy: bool = False) -> None:
+        """The response (or the failure, `status` 0) arrives and the network plugin reports it.
+
+        `legacy` writes the index-keyed `posthog/network@1` payload older posthog-js sent.
+        """
+        ended = self.now
+        start_time = request.started_ms - request.page_loaded_ms
+        duration = float(ended - request.started_ms)
+        size = 0 if status == 0 else self.rng.randint(180, 24_000)
         self.pause(1, 12)
-        self._emit(
-            EventType.PLUGIN, {"plugin": "rrweb/network@1", "payload": {"requests": [request]}}
-        )
+        if legacy:
+            plugin = "posthog/network@1"
+            payload: Json = {
+                "0": "resource",
+                "1": request.page_loaded_ms,
+                "2": request.url,
+                "3": float(start_time),
+                "7": float(start_time),
+                "13": float(start_time + 1),
+                "14": float(start_time + duration - 2),
+                "15": float(start_time + duration),
+                "16": size,
+                "17": size,
+                "18": request.initiator,
+                "19": "h2",
+                "21": status,
+                "22": size + 300 if size else 0,
+                "39": duration,
+                "40": request.started_ms,
+            }
+        else:
+            plugin = "rrweb/network@1"
+            payload = {"requests": [self._captured_request(request, status, duration, size)]}
+        self._emit(EventType.PLUGIN, {"plugin": plugin, "payload": payload})
+        if status == 0 or status >= 400:
+            self.truth.network_failure(
+                TruthNetworkFailure(
+                    self.window_id,
+                    self.now,
+                    request.started_ms,
+                    None if legacy else request.method,
+                    request.url,
+                    request.path,
+                    status,
+                    plugin,
+                )
+            )
+        if duration > SLOW_REQUEST_MS:
+            self.truth.slow_request(
+                TruthSlowRequest(
+                    self.window_id,
+                    self.now,
+                    request.started_ms,
+                    request.method,
+                    request.path,
+                    status,
+                    int(duration),
+                )
+            )
+
+    def _captured_request(
+        self, request: PendingRequest, status: int, duration: float, size: int
+    ) -> Json:
+        """A PerformanceResourceTiming's JSON plus what posthog-js's fetch wrapper adds."""
+        start = request.started_ms - request.page_loaded_ms
+        end = start + int(duration)
+        captured: Json = {
+            "name": request.url,
+            "entryType": "resource",
+            "startTime": start,
+            "duration": duration,
+            "initiatorType": request.initiator,
+            "nextHopProtocol": "h2" if status else "",
+            "renderBlockingStatus": "non-blocking",
+            "workerStart": 0,
+            "redirectStart": 0,
+            "redirectEnd": 0,
+            "fetchStart": start,
+            "domainLookupStart": start,
+            "domainLookupEnd": start,
+            "connectStart": start,
+            "secureConnectionStart": start,
+            "connectEnd": start,
+            "requestStart": start + 1 if status else 0,
+            "responseStart": max(start, end - 2) if status else 0,
+            "responseEnd": end,
+            "transferSize": size + 300 if size else 0,
+            "encodedBodySize": size,
+            "decodedBodySize": size,
+            "responseStatus": status,
+            "serverTiming": [],
+            "endTime": end,
+            "timeOrigin": request.page_loaded_ms,
+            "timestamp": request.started_ms,
+            "method": request.method,
+        }
+        if status:
+            # the fetch wrapper's own status; a request that failed has no response to read
+            captured["status"] = status
+        return captured
 
     def console_error(self, message: str, trace: Sequence[str]) -> None:
+        self.console("error", message, trace)
+        self.truth.console_error(TruthConsoleError(self.window_id, self.now, message))
+
+    def console(self, level: str, message: str, trace: Sequence[str]) -> None:
         # the console plugin JSON-encodes every argument it captures
-        payload = {"level": "error", "trace": list(trace), "payload": [json.dumps(message)]}
+        payload = {"level": level, "trace": list(trace), "payload": [json.dumps(message)]}
         self._emit(EventType.PLUGIN, {"plugin": "rrweb/console@1", "payload": payload})
 
+    # posthog-js's own markers
+
+    def custom(self, tag: str, payload: Json) -> None:
+        self._emit(EventType.CUSTOM, {"tag": tag, "payload": payload})
+
+    def pause_recording(self) -> int:
+        """The user went to a URL the project blocks: posthog-js stops recording."""
+        self.custom("recording paused", {"reason": "url blocker"})
+        return self.now
+
+    def resume_recording(self, paused_at: int) -> None:
+        self.custom("recording resumed", {"reason": "left blocked url"})
+        self.truth.span(TruthSpan("paused", self.window_id, paused_at, self.now))
+
+    def go_offline(self) -> int:
+        self.custom("browser offline", {})
+        return self.now
+
+    def go_online(self, offline_at: int) -> None:
+        self.custom("browser online", {})
+        self.truth.span(TruthSpan("offline", self.window_id, offline_at, self.now))
+
     # emitting
+
+    def _navigation(self, href: str) -> TruthAction:
+        self._last_click = None
+        return self.truth.action(
+            TruthAction("navigation", self.window_id, self.now, self.now, url=href)
+        )
 
     def _interaction(self, kind: int, data: Json) -> None:
         self._incremental(IncrementalSource.MOUSE_INTERACTION, {"type": kind, **data})
 
     def _incremental(self, source: int, data: Json) -> None:
+        if source in _ACTIVE_SOURCES:
+            self.clock.last_activity_ms = self.now
         self._emit(EventType.INCREMENTAL_SNAPSHOT, {"source": source, **data})
 
     def _emit(self, event_type: int, data: Json) -> None:
-        self.events.append(
+        if not self._announced:
+            self.truth.window(self.window_id)
+            self._announced = True
+        self._sink(
             {"type": event_type, "data": data, "timestamp": self.now, "windowId": self.window_id}
         )
+
+
+class SimulatedBrowser:
+    """A browser window with several tabs of one PostHog session, each its own rrweb window.
+
+    posthog-js keeps one window id per tab, so every tab has its own FullSnapshots and
+    node ids; the user switching tabs shows up as `window hidden` / `window visible`.
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        start_ms: int,
+        *,
+        sink: EventSink | None = None,
+        truth: TruthLog | None = None,
+    ) -> None:
+        self.rng = rng
+        self.clock = SessionClock(start_ms)
+        self.events: list[Json] = []
+        self.sink: EventSink = sink if sink is not None else self.events.append
+        self.truth = truth if truth is not None else TruthLog()
+        self.tabs: list[SimulatedTab] = []
+        self.active: SimulatedTab | None = None
+
+    @property
+    def now(self) -> int:
+        return self.clock.now
+
+    def open_tab(self) -> SimulatedTab:
+        """A new tab in front; the one that was in front is hidden."""
+        previous = self.active
+        if previous is not None:
+            previous.custom("window hidden", {})
+        tab = SimulatedTab(
+            self.rng, self.now, uuid7(self.now + self.rng.randint(0, 3), self.rng), browser=self
+        )
+        if previous is not None:
+            switch = TruthTabSwitch(self.now, previous.window_id, tab.window_id, opened=True)
+            self.truth.tab_switch(switch)
+        self.tabs.append(tab)
+        self.active = tab
+        return tab
+
+    def switch_to(self, tab: SimulatedTab) -> SimulatedTab:
+        """The user brings another tab to the front."""
+        previous = self.active
+        if previous is tab:
+            return tab
+        if previous is not None:
+            previous.custom("window hidden", {})
+        tab.pause(200, 700)
+        tab.custom("window visible", {})
+        self.truth.tab_switch(
+            TruthTabSwitch(self.now, previous.window_id if previous else "", tab.window_id)
+        )
+        self.active = tab
+        return tab
+
+
+def uuid7(ms: int, rng: random.Random) -> str:
+    """A UUIDv7 as posthog-js makes session and window ids: time-ordered by `ms`."""
+    value = (ms & (2**48 - 1)) << 80
+    value |= 0x7 << 76 | rng.getrandbits(12) << 64
+    value |= 0b10 << 62 | rng.getrandbits(62)
+    return str(uuid.UUID(int=value))
 
 
 # --- the sites ------------------------------------------------------------------------------
@@ -1016,17 +1562,9 @@ class SampleSession:
     path: Path
 
 
-def _uuid7(ms: int, rng: random.Random) -> str:
-    """A UUIDv7 as posthog-js makes session and window ids: time-ordered by `ms`."""
-    value = (ms & (2**48 - 1)) << 80
-    value |= 0x7 << 76 | rng.getrandbits(12) << 64
-    value |= 0b10 << 62 | rng.getrandbits(62)
-    return str(uuid.UUID(int=value))
-
-
 def _person(visitor: _Visitor, rng: random.Random, start_ms: int) -> Json:
     first_seen_ms = start_ms - rng.randint(86_400_000, 30 * 86_400_000)
-    anonymous_id = _uuid7(first_seen_ms, rng)
+    anonymous_id = uuid7(first_seen_ms, rng)
     distinct_ids = [anonymous_id]
     if visitor.identified_as is not None:
         distinct_ids.append(visitor.identified_as)
@@ -1048,8 +1586,8 @@ def generate_session(scenario: str, *, seed: int = 0, start_ms: int = DEFAULT_ST
     if script is None:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     rng = random.Random(f"recap-demo:{scenario}:{seed}")
-    session_id = _uuid7(start_ms, rng)
-    window_id = _uuid7(start_ms + rng.randint(0, 3), rng)
+    session_id = uuid7(start_ms, rng)
+    window_id = uuid7(start_ms + rng.randint(0, 3), rng)
     person = _person(script.visitor, rng, start_ms)
     tab = SimulatedTab(rng, start_ms, window_id)
     script.play(tab)

@@ -115,6 +115,8 @@ class _Burst:
     value: str
     first_ts: int
     last_ts: int
+    # Retyping a field to the value it had is still typing (a search run again).
+    edited: bool = False
 
 
 @dataclass(slots=True)
@@ -132,6 +134,7 @@ class _Window:
     label: str
     mirror: DomMirror = field(default_factory=DomMirror)
     url: str | None = None
+    redacted_url: str | None = None
     focused: int | None = None
     bursts: dict[int, _Burst] = field(default_factory=dict)
     baselines: dict[int, str] = field(default_factory=dict)
@@ -139,6 +142,7 @@ class _Window:
     recent_clicks: list[tuple[Draft, int, int]] = field(default_factory=list)
     loading: bool = False  # a page load began and its Meta has not arrived yet
     snapshot_seen: bool = False
+    documents: int = 0
     first_ts: int | None = None
     changes: list[int] = field(default_factory=list)
     scroll: _ScrollRun | None = None
@@ -178,7 +182,9 @@ class _Compiler:
     def emit(self, ts: int, win: _Window, kind: EventKind, **fields: Any) -> Draft:
         draft = Draft(ts=ts, seq=len(self.drafts), window=win.label, kind=kind, **fields)
         if draft.url is None and win.url is not None:
-            draft.url = redact_url(win.url)
+            if win.redacted_url is None:
+                win.redacted_url = redact_url(win.url)
+            draft.url = win.redacted_url
         self.drafts.append(draft)
         return draft
 
@@ -189,8 +195,15 @@ class _Compiler:
             return f"element #{node_id}"
         return label
 
+    def form_key(self, win: _Window, node_id: int) -> tuple[str, int, int] | None:
+        """A form's identity: node ids restart with every document, so the document counts."""
+        form = win.mirror.form_of(node_id)
+        return None if form is None else (win.label, win.documents, form)
+
     def activity(self, ts: int, win: _Window) -> None:
         """A sign of a person at the keyboard: closes idle gaps and notices tab switches."""
+        if self.paused_at is not None:
+            return
         last = self.last_activity
         if last is not None and ts - last >= self.config.idle_gap_ms:
             self.drafts.append(
@@ -240,7 +253,7 @@ class _Compiler:
             if burst is None:
                 continue
             win.baselines[field_id] = burst.value
-            if burst.value == burst.baseline:
+            if not burst.edited:
                 continue
             info = burst.info
             value = redact_input_value(
@@ -256,7 +269,7 @@ class _Compiler:
                 value=clip(value, VALUE_MAX_CHARS),
                 node_id=field_id,
                 duration_ms=burst.last_ts - burst.first_ts or None,
-                form_id=win.mirror.form_of(field_id),
+                form_id=self.form_key(win, field_id),
                 field_name=_field_name(info),
             )
             if value == "***":
@@ -269,6 +282,14 @@ class _Compiler:
             return
         text = data.get("text")
         text = text if isinstance(text, str) else ""
+        burst = win.bursts.get(field_id)
+        if burst is not None:
+            # The common case, a keystroke into the field being typed in: no lookups.
+            if text != burst.baseline:
+                burst.edited = True
+            burst.value = text
+            burst.last_ts = ts
+            return
         info = win.mirror.field(field_id)
         if info is not None and info.input_type in _CHECKABLE:
             checked = data.get("isChecked") is True
@@ -286,7 +307,7 @@ class _Compiler:
                 target=self.target_label(win, field_id),
                 value="checked" if checked else "unchecked",
                 node_id=field_id,
-                form_id=win.mirror.form_of(field_id),
+                form_id=self.form_key(win, field_id),
                 field_name=_field_name(info),
             )
             return
@@ -295,24 +316,20 @@ class _Compiler:
             # not something the user typed.
             win.baselines[field_id] = text
             return
-        burst = win.bursts.get(field_id)
-        if burst is None:
-            baseline = win.baselines.get(field_id)
-            if baseline is None and info is not None:
-                initial = info.attrs.get("value")
-                baseline = initial if isinstance(initial, str) else None
-            burst = _Burst(
-                field_id=field_id,
-                target=self.target_label(win, field_id),
-                info=info,
-                baseline=baseline,
-                value=text,
-                first_ts=ts,
-                last_ts=ts,
-            )
-            win.bursts[field_id] = burst
-        burst.value = text
-        burst.last_ts = ts
+        baseline = win.baselines.get(field_id)
+        if baseline is None and info is not None:
+            initial = info.attrs.get("value")
+            baseline = initial if isinstance(initial, str) else None
+        win.bursts[field_id] = _Burst(
+            field_id=field_id,
+            target=self.target_label(win, field_id),
+            info=info,
+            baseline=baseline,
+            value=text,
+            first_ts=ts,
+            last_ts=ts,
+            edited=text != baseline,
+        )
 
     # -- clicks -----------------------------------------------------------------------
 
@@ -353,7 +370,7 @@ class _Compiler:
         kind = EventKind.CLICK
         form_id = None
         if target_node is not None:
-            form_id = win.mirror.form_of(target_node.id)
+            form_id = self.form_key(win, target_node.id)
             if form_id is not None and _is_submit(target_node.tag, target_node.attrs):
                 kind = EventKind.SUBMIT
         draft = self.emit(
@@ -410,6 +427,7 @@ class _Compiler:
         self.end_runs(win)
         previous = win.url
         win.url = href
+        win.redacted_url = None
         url = redact_url(href)
         reload = href == previous
         self.changed(ts, win)
@@ -493,6 +511,10 @@ class _Compiler:
                 )
                 self.blind_ms += ts - first
         win.focused = None
+        # A new document: node ids start over, and so do the fields' known values.
+        win.baselines.clear()
+        win.recent_clicks.clear()
+        win.documents += 1
         win.mirror.load_snapshot(data)
         self.changed(ts, win)
 
@@ -636,11 +658,15 @@ class _Compiler:
             )
         elif tag == "recording paused":
             if self.paused_at is None:
+                self.activity(ts, win)
+                self.changed(ts, win)  # the page went where the recorder may not look
                 self.paused_at = (ts, win)
+                self.last_activity = None  # unseen time is a gap, not idleness
         elif tag == "recording resumed":
             if self.paused_at is not None:
                 start, where = self.paused_at
                 self.paused_at = None
+                self.last_activity = ts
                 self.emit(
                     start, where, EventKind.GAP, value="recording paused", duration_ms=ts - start
                 )
@@ -749,14 +775,26 @@ class _Compiler:
             )
 
 
+# posthog-js's legacy performance payloads key PerformanceEntry fields by index.
+_LEGACY_NETWORK_KEYS: Final = {
+    "2": "name",
+    "21": "responseStatus",
+    "39": "duration",
+    "40": "timestamp",
+}
+
+
 def _requests_of(payload: Any) -> Iterator[dict[str, Any]]:
-    """rrweb/network@1 batches `requests`; the legacy posthog plugin sent one or a list."""
+    """rrweb/network@1 batches `requests`; the legacy posthog plugin sent one entry, with
+    named or index keys."""
     if isinstance(payload, dict):
         requests = payload.get("requests")
         if isinstance(requests, list):
             yield from (r for r in requests if isinstance(r, dict))
         elif "name" in payload or "url" in payload:
             yield payload
+        elif isinstance(payload.get("2"), str):
+            yield {name: payload.get(key) for key, name in _LEGACY_NETWORK_KEYS.items()}
     elif isinstance(payload, list):
         yield from (r for r in payload if isinstance(r, dict))
 
@@ -1027,8 +1065,9 @@ def _chain(first: RawEvent, rest: Iterator[RawEvent]) -> Iterator[RawEvent]:
     yield from rest
 
 
-def _changes(compiler: _Compiler) -> dict[str, list[int]]:
-    return {win.label: sorted(win.changes) for win in compiler.windows.values()}
+def _changes(compiler: _Compiler) -> list[int]:
+    """When anything changed, in any window: a link that opens a tab is not dead."""
+    return sorted(ts for win in compiler.windows.values() for ts in win.changes)
 
 
 def compile_timeline(recording: Recording, config: TimelineConfig | None = None) -> Timeline:

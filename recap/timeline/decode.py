@@ -130,7 +130,7 @@ def expand_data(event_type: int, data: Any, meter: SizeMeter | None = None) -> A
 def compress_field(value: Any) -> str:
     """The inverse of `decompress_field`, as posthog-js writes it (used by tests and demos)."""
     payload = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return gzip.compress(payload).decode("latin-1")
+    return gzip.compress(payload, mtime=0).decode("latin-1")
 
 
 def compress_event(event: dict[str, Any]) -> dict[str, Any]:

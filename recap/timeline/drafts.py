@@ -28,7 +28,7 @@ class Draft:
     dropped: bool = False
     # Clicking into a form field changes focus, not the DOM: never a dead click.
     form_field: bool = False
-    form_id: int | None = None
+    form_id: tuple[str, int, int] | None = None
     field_name: str | None = None
     # Every click merged into this one (repeats on the same spot): rage detection.
     click_times: list[int] = field(default_factory=list)

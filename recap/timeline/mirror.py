@@ -487,7 +487,7 @@ class DomMirror:
             if isinstance(value, str):
                 text = collapse(value)
                 if text:
-                    return clip(redact_text(text))
+                    return clip(redact_text(_without_echo(text)))
         return ""
 
     def _text_of_ids(self, dom_ids: list[str]) -> str:
@@ -557,6 +557,15 @@ def _href_path(href: Any) -> str | None:
     if "://" in path:
         path = path.split("://", 1)[1]
     return path or None
+
+
+def _without_echo(text: str) -> str:
+    """`Sun Hat Sun Hat $38` -> `Sun Hat $38`: an image's alt text repeating its caption."""
+    words = text.split(" ")
+    for size in range(1, len(words) // 2 + 1):
+        if words[:size] == words[size : 2 * size]:
+            return " ".join(words[size:])
+    return text
 
 
 def _is_interactive(el: MirrorNode) -> bool:

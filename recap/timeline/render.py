@@ -53,29 +53,34 @@ def _bare(text: str) -> str:
 
 REACT_SHOWN_MS: Final = 500
 """Quick reactions are the norm; only slower ones are worth the tokens."""
-_BARE_VALUE_KINDS: Final = frozenset(
+# Values that code writes (scroll depth, sizes, statuses, gap reasons), never page text.
+_CODE_VALUE_KINDS: Final = frozenset(
     {EventKind.SCROLL, EventKind.RESIZE, EventKind.MEDIA, EventKind.NETWORK_ERROR, EventKind.GAP}
 )
 
 
-def render_event(event: TimelineEvent, show_window: bool = True) -> str:
+def render_event(event: TimelineEvent, show_window: bool = True, origin: str | None = None) -> str:
     """One line: `e12 00:41 click button[pay] "Pay $10!" [slow] -> navigated to /demo/3`.
 
-    The window label is left out when the session has only one.
+    The window label is left out when the session has only one; a navigation within
+    `origin` (the scheme and host of the page before) shows only its path.
     """
     parts = [event.ref, format_clock(event.t_ms)]
     if show_window:
         parts.append(event.window)
     parts.append(event.kind.value)
     if event.kind is EventKind.NAVIGATION:
-        parts.append(_bare(event.url or "?"))
+        url = event.url or "?"
+        if origin and url.startswith(origin + "/"):
+            url = url[len(origin) :]
+        parts.append(_bare(url))
     elif event.kind in (EventKind.IDLE, EventKind.GAP):
         parts.append(format_duration(event.duration_ms or 0))
     if event.target:
         parts.append(_one_line(event.target))
     if event.value is not None:
-        if event.kind in _BARE_VALUE_KINDS:
-            parts.append(_bare(event.value))
+        if event.kind in _CODE_VALUE_KINDS:
+            parts.append(_one_line(event.value))
         else:
             if event.kind is EventKind.INPUT:
                 parts.append("=")
@@ -132,5 +137,17 @@ def render_timeline(timeline: Timeline) -> str:
     lines = render_header(timeline)
     lines.append("")
     show_window = timeline.session.windows > 1
-    lines.extend(render_event(event, show_window) for event in timeline.events)
+    origins: dict[str, str] = {}
+    for event in timeline.events:
+        lines.append(render_event(event, show_window, origins.get(event.window)))
+        if event.kind is EventKind.NAVIGATION and event.url:
+            origins[event.window] = origin_of(event.url)
     return "\n".join(lines)
+
+
+def origin_of(url: str) -> str:
+    """`https://shop.example` of `https://shop.example/cart?x=1`; "" when there is none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return ""
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]}"

@@ -23,7 +23,7 @@ _ACTIONS: Final = frozenset({EventKind.CLICK, EventKind.SUBMIT, EventKind.INPUT}
 def apply_signals(
     drafts: Sequence[Draft],
     requests: Sequence[Request],
-    changes: dict[str, list[int]],
+    changes: list[int],
     config: TimelineConfig,
 ) -> None:
     """Flag and describe `drafts` (sorted by time) in place."""
@@ -35,18 +35,24 @@ def apply_signals(
         requests_by_window[request.window].append(request)
     for window, events in by_window.items():
         window_requests = requests_by_window.get(window, [])
-        _actions(events, window_requests, changes.get(window, []), config)
+        _actions(events, window_requests, changes, requests, config)
         _thrash(events, config)
         _abandoned(events)
 
 
 def _actions(
-    events: list[Draft], requests: list[Request], changes: list[int], config: TimelineConfig
+    events: list[Draft],
+    requests: list[Request],
+    changes: list[int],
+    all_requests: Sequence[Request],
+    config: TimelineConfig,
 ) -> None:
     actions = [d for d in events if d.kind in _ACTIONS]
     errors = [d for d in events if d.kind in ERROR_KINDS and Flag.SLOW not in d.flags]
     error_times = [d.ts for d in errors]
     request_times = [r.ts for r in requests]
+    # Liveness is judged on the whole session: effects may land in another tab.
+    changes = sorted([*changes, *(r.ts for r in all_requests)])
     for index, action in enumerate(actions):
         start, last = action.ts, action.last_ts
         following = actions[index + 1].ts if index + 1 < len(actions) else None
@@ -75,9 +81,7 @@ def _actions(
         if action.form_field:
             continue
         quiet_until = last + config.dead_click_ms
-        moved = _any_between(changes, start, quiet_until) or _any_between(
-            request_times, start, quiet_until
-        )
+        moved = _any_between(changes, start, quiet_until)
         if not moved:
             action.flag(Flag.DEAD)
             action.react_ms = None
@@ -129,22 +133,29 @@ def _thrash(events: list[Draft], config: TimelineConfig) -> None:
 
 def _abandoned(events: list[Draft]) -> None:
     """Typed into a form, then left it without submitting: flag the form's last input."""
-    forms: dict[int, list[Draft]] = defaultdict(list)
+    forms: dict[tuple[str, int, int], list[Draft]] = defaultdict(list)
+    submits: dict[tuple[str, int, int], list[int]] = defaultdict(list)
+    navigations: list[Draft] = []
     for draft in events:
-        if draft.kind is EventKind.INPUT and draft.form_id is not None:
-            forms[draft.form_id].append(draft)
+        if draft.form_id is not None:
+            if draft.kind is EventKind.INPUT:
+                forms[draft.form_id].append(draft)
+            elif _submits(draft):
+                submits[draft.form_id].append(draft.ts)
+        elif draft.kind is EventKind.NAVIGATION:
+            navigations.append(draft)
+    navigation_times = [d.ts for d in navigations]
     for form_id, inputs in forms.items():
         first, last = inputs[0], inputs[-1]
+        if any(ts >= first.ts for ts in submits.get(form_id, ())):
+            continue
+        # A GET form submits by navigating to a URL that carries its fields: the next
+        # navigation after the last keystroke tells.
         names = {d.field_name for d in inputs if d.field_name}
-        submitted = any(
-            d.form_id == form_id and d.ts >= first.ts and _submits(d) for d in events
-        ) or any(
-            # A GET form submits by navigating to a URL that carries its fields.
-            d.kind is EventKind.NAVIGATION and d.ts >= last.ts and _carries(d.url, names)
-            for d in events
-        )
-        if not submitted:
-            last.flag(Flag.ABANDONED)
+        index = bisect.bisect_left(navigation_times, last.ts)
+        if index < len(navigations) and _carries(navigations[index].url, names):
+            continue
+        last.flag(Flag.ABANDONED)
 
 
 def _submits(draft: Draft) -> bool:
