@@ -28,12 +28,9 @@ from recap.timeline import (
     timeline_hash,
 )
 from recap.timeline import tokens as tokens_module
-from recap.timeline.models import TimelineConfig
-
-EFFECT_WINDOW_MS = TimelineConfig().effect_window_ms
-IDLE_GAP_MS = TimelineConfig().idle_gap_ms
 from recap.timeline.decode import FULL_SNAPSHOT, INCREMENTAL_SNAPSHOT, MUTATION, compress_event
 from recap.timeline.mirror import DomMirror
+from recap.timeline.models import TimelineConfig
 from recap.timeline.render import format_clock, render_event
 from tests.recordings import (
     BY_WINDOW_ID,
@@ -44,6 +41,9 @@ from tests.recordings import (
     RRWEB_CONSOLE,
     RRWEB_INTEGRATION,
 )
+
+EFFECT_WINDOW_MS = TimelineConfig().effect_window_ms
+IDLE_GAP_MS = TimelineConfig().idle_gap_ms
 
 
 def compiled(path: Path) -> Timeline:
