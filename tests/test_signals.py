@@ -362,3 +362,31 @@ def test_budget_collapses_repeats_and_keeps_every_signal() -> None:
     assert trimmed.stats.dropped.get("scroll", 0) > 0
     assert sum(trimmed.stats.dropped.values()) == trimmed.stats.truncated_events
     assert "omitted" in render_timeline(trimmed).split("\n")[4]
+
+
+def test_iframes_and_shadow_dom_resolve_like_the_page() -> None:
+    s = Session()
+    frame = el(70, "iframe", {"src": "/pay-frame"})
+    s.at(100, 3, {"source": 0, "adds": [{"parentId": 3, "nextId": None, "node": frame}]})
+    document = {
+        "type": 0,
+        "id": 71,
+        "rootId": 71,
+        "childNodes": [
+            el(72, "html", {}, el(73, "body", {}, el(74, "button", {}, text(75, "Confirm card"))))
+        ],
+    }
+    s.at(100, 3, {"source": 0, "adds": [{"parentId": 70, "nextId": None, "node": document}]})
+    host = el(80, "my-widget", {})
+    host["isShadowHost"] = True
+    inner = el(81, "button", {"aria-label": "Open chat"})
+    inner["isShadow"] = True
+    s.at(100, 3, {"source": 0, "adds": [{"parentId": 3, "nextId": None, "node": host}]})
+    s.at(100, 3, {"source": 0, "adds": [{"parentId": 80, "nextId": None, "node": inner}]})
+    s.click(1000, 75).show(100, "ok").click(1000, 81).show(100, "chat")
+    t = s.compile()
+    assert [c.target for c in kind(t, EventKind.CLICK)] == [
+        'button "Confirm card"',
+        'button "Open chat"',
+    ]
+    assert t.stats.unresolved_targets == 0
