@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from recap.llm.client import LLMError, LLMRateLimited
+from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.pipeline import SourceUnavailable, TimelineMissing
 from recap.sources.base import RecordingError
@@ -30,15 +30,19 @@ NON_RETRYABLE_TYPES = (
 def to_application_error(error: Exception) -> ApplicationError:
     if isinstance(error, ApplicationError):
         return error
-    if isinstance(error, LLMRateLimited):
+    if isinstance(error, LLMError):
+        # The server's Retry-After replaces the retry policy's backoff for the next attempt.
         delay = (
             timedelta(seconds=error.retry_after_seconds)
-            if error.retry_after_seconds is not None
+            if error.retryable and error.retry_after_seconds
             else None
         )
-        return ApplicationError(str(error), type=error.code, next_retry_delay=delay)
-    if isinstance(error, LLMError):
-        return ApplicationError(str(error), type=error.code, non_retryable=not error.retryable)
+        return ApplicationError(
+            str(error),
+            type=error.code,
+            non_retryable=not error.retryable,
+            next_retry_delay=delay,
+        )
     if isinstance(error, RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid):
         return ApplicationError(str(error), type=error.code, non_retryable=True)
     return ApplicationError(f"{type(error).__name__}: {error}", type="internal_error")

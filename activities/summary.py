@@ -74,6 +74,7 @@ async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
                 store=store_for(settings.resolved_database_url),
                 model=model,
                 schema_limits=settings.effective_llm_schema_limits,
+                product_context=settings.product_context,
             )
     finally:
         heartbeat.cancel()

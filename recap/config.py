@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     posthog_api_key: SecretStr | None = None
 
     team_id: str = "default"
+    # What the product is and who uses it, shown to the model as data (never instructions).
+    product_context: str | None = None
     timeline_max_tokens: int = 6000
     # Compiler thresholds, e.g. RECAP_TIMELINE__DEAD_CLICK_MS=3000.
     timeline: TimelineConfig = Field(default_factory=TimelineConfig)

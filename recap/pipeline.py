@@ -96,6 +96,7 @@ async def summarize_session(
     store: SummaryStore,
     model: ChatModel,
     schema_limits: bool = False,
+    product_context: str | None = None,
 ) -> SessionSummary:
     stored = store.load_timeline(timeline_hash)
     if stored is None:
@@ -107,6 +108,7 @@ async def summarize_session(
         timeline_tokens=stored.tokens,
         focus_area=focus_area or None,
         schema_limits=schema_limits,
+        product_context=product_context,
     )
     return await summarize_timeline(request, model)
 

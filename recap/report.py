@@ -83,6 +83,14 @@ def print_outcomes(
                 f"{format_clock(issue.event.t_ms)}: {issue.description}",
                 highlight=False,
             )
+        for note in summary.gate_notes:
+            out.print(f"  [yellow]gate note[/] {note}", highlight=False)
+        if summary.gate.dropped:
+            out.print(
+                f"  the gate dropped {len(summary.gate.dropped)} unsupported claim(s)",
+                style="dim",
+                highlight=False,
+            )
         run = summary.run
         out.print(
             f"  model {run.model} · prompt {run.prompt_version} · {run.timeline_tokens} timeline "

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -20,11 +21,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
 from activities.models import SummarizeSessionInput, SummarizeTimelineInput
-from activities.summary import compile_timeline, store_summary
-from recap.config import Settings
+from activities.summary import compile_timeline as compile_timeline_activity
+from activities.summary import store_summary, summarize_session
+from recap.config import Settings, get_settings
+from recap.demo.generator import write_sample_sessions
 from recap.llm.gate import gate
 from recap.llm.prompts import load_prompt
 from recap.llm.schema import (
+    IssueKind,
+    ModelIssue,
     ModelKeyAction,
     ModelSummary,
     RunMetadata,
@@ -32,9 +37,12 @@ from recap.llm.schema import (
     SummaryOutcome,
 )
 from recap.naming import summary_workflow_id
+from recap.sources.files import load_recording_file
 from recap.store.repository import store_for
+from recap.timeline import compile_timeline
 from recap.timeline.models import EventKind
 from tests.conftest import CHALK
+from tests.model_double import Reply, model_double
 from workflows.summarize_session import SummarizeSessionWorkflow
 
 CHALK_SESSION = "30497eae-825d-433d-a484-4b75074332b2"
@@ -88,7 +96,7 @@ async def running_worker(
             client,
             task_queue=task_queue,
             workflows=[SummarizeSessionWorkflow],
-            activities=[compile_timeline, model_activity, store_summary],
+            activities=[compile_timeline_activity, model_activity, store_summary],
             activity_executor=executor,
         ):
             yield task_queue
@@ -246,3 +254,69 @@ async def test_duplicate_request_attaches_to_the_running_workflow(
         assert len({handle.first_execution_run_id for handle in handles}) == 1
         await handles[0].result()
     assert attempts == [1]
+
+
+async def test_gate_failure_then_valid_answer_stores_one_summary_with_notes(
+    temporal_client: Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The real summarize activity against a loopback model server: the first answer
+    cites invented refs (over the gate's threshold), the corrected retry is valid but
+    calls a failed checkout a success; one summary is stored, with the gate's note."""
+    (sample,) = write_sample_sessions(tmp_path, scenarios=["checkout_failure"])
+    timeline = compile_timeline(load_recording_file(sample.path))
+    error = next(e for e in timeline.events if e.kind is EventKind.NETWORK_ERROR)
+    submit = next(e for e in timeline.events if e.kind is EventKind.SUBMIT)
+    invented = ModelSummary(
+        title="Checkout",
+        segments=[],
+        key_actions=[ModelKeyAction(ref=f"e{900 + i}", description="x") for i in range(3)],
+        issues=[],
+        summary_outcome=SummaryOutcome(description="Done.", success=True),
+    )
+    valid = ModelSummary(
+        title="Order placed",
+        segments=[],
+        key_actions=[ModelKeyAction(ref=submit.ref, description="Placed the order")],
+        issues=[
+            ModelIssue(kind=IssueKind.ERROR, ref=error.ref, description="500", severity="high")
+        ],
+        summary_outcome=SummaryOutcome(description="The user bought shoes.", success=True),
+    )
+    script = [Reply(content=invented.model_dump_json()), Reply(content=valid.model_dump_json())]
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    with model_double(script) as double:
+        monkeypatch.setenv("RECAP_LLM_BASE_URL", double.url)
+        monkeypatch.setenv("RECAP_LLM_SCHEMA_LIMITS", "false")
+        get_settings.cache_clear()
+        settings = get_settings()
+        task_queue = f"test-{uuid.uuid4()}"
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            async with Worker(
+                temporal_client,
+                task_queue=task_queue,
+                workflows=[SummarizeSessionWorkflow],
+                activities=[compile_timeline_activity, summarize_session, store_summary],
+                activity_executor=executor,
+            ):
+                result = await temporal_client.execute_workflow(
+                    SummarizeSessionWorkflow.run,
+                    SummarizeSessionInput(
+                        team_id=team, session_id=sample.session_id, source=f"files:{tmp_path}"
+                    ),
+                    id=summary_workflow_id(team, sample.session_id),
+                    task_queue=task_queue,
+                )
+    get_settings.cache_clear()
+    assert len(double.requests) == 2
+    assert "do not exist" in double.requests[1]["messages"][-1]["content"]
+    store = store_for(settings.resolved_database_url)
+    assert store.count_summaries(team_id=team, session_id=sample.session_id) == 1
+    summary = result.stored.summary
+    assert summary is not None
+    assert summary.run.attempts == 2
+    assert summary.gate.missing_refs == []
+    assert summary.summary_outcome.success is True  # kept, but the conflict is noted
+    assert len(summary.gate_notes) == 1 and submit.ref in summary.gate_notes[0]
+    stored = store.get_summary(team_id=team, session_id=sample.session_id)
+    assert stored is not None and stored.summary is not None
+    assert stored.summary.gate_notes == summary.gate_notes

@@ -14,11 +14,12 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from recap.timeline.models import EventKind, Timeline
+from recap.timeline.models import ERROR_KINDS, SIGNAL_FLAGS, EventKind, Flag, Timeline
 from recap.timeline.render import format_duration
 
 PROMPT_NAME = "summarize_session"
-_TEMPLATE_FILES = ("system.md", "user.md", "focus.md", "example_output.json")
+_TEMPLATE_FILES = ("system.md", "user.md", "focus.md", "context.md", "example_output.json")
+SIGNAL_REFS_MAX = 12
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class PromptTemplates:
     system: str
     user: Template
     focus: Template
+    context: Template
     example_output: dict[str, Any]
     version: str
 
@@ -45,6 +47,7 @@ def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
         system=texts["system.md"],
         user=Template(texts["user.md"]),
         focus=Template(texts["focus.md"]),
+        context=Template(texts["context.md"]),
         example_output=json.loads(texts["example_output.json"]),
         version=f"{name}@{digest.hexdigest()[:12]}",
     )
@@ -55,24 +58,62 @@ def _neutralize(text: str) -> str:
     return text.replace("</untrusted>", "</ untrusted>").replace("<untrusted>", "< untrusted>")
 
 
-def build_messages(
-    timeline: Timeline, rendered: str, *, focus_area: str | None, prompt: PromptTemplates
-) -> list[dict[str, str]]:
-    counts = {kind: 0 for kind in EventKind}
+def _signals(timeline: Timeline) -> str:
+    """Where code found friction and errors, by ref: `rage e12, e40; errors e36`."""
+    found: dict[str, list[str]] = {}
     for event in timeline.events:
-        counts[event.kind] += 1
+        names = [flag for flag in event.flags if flag in SIGNAL_FLAGS]
+        if event.kind in ERROR_KINDS and Flag.SLOW not in event.flags:
+            names.append("errors")
+        if event.kind is EventKind.GAP:
+            names.append("unseen")
+        for name in names:
+            found.setdefault(name, []).append(event.ref)
+    if not found:
+        return "none"
+    parts = []
+    for name, refs in found.items():
+        shown = ", ".join(refs[:SIGNAL_REFS_MAX])
+        more = f" and {len(refs) - SIGNAL_REFS_MAX} more" if len(refs) > SIGNAL_REFS_MAX else ""
+        parts.append(f"{name} {shown}{more}")
+    return "; ".join(parts)
+
+
+def build_messages(
+    timeline: Timeline,
+    rendered: str,
+    *,
+    focus_area: str | None,
+    prompt: PromptTemplates,
+    product_context: str | None = None,
+) -> list[dict[str, str]]:
+    """The system and user messages: metadata and signals from code, the timeline, and the
+    untrusted focus area and product context in their own blocks."""
+    session, stats = timeline.session, timeline.stats
     focus_block = (
         prompt.focus.substitute(focus_area=_neutralize(focus_area.strip())) if focus_area else ""
     )
+    context_block = (
+        prompt.context.substitute(product_context=_neutralize(product_context.strip()))
+        if product_context and product_context.strip()
+        else ""
+    )
+    counts = {
+        "clicks": stats.clicks,
+        "inputs": stats.inputs,
+        "page views": stats.navigations,
+        "console errors": stats.console_errors,
+        "exceptions": stats.exceptions,
+        "failed requests": stats.network_errors,
+    }
     user = prompt.user.substitute(
-        session_id=timeline.session.session_id,
-        start_url=timeline.session.start_url or "unknown",
-        duration=format_duration(timeline.session.duration_ms),
-        event_count=len(timeline.events),
-        clicks=counts[EventKind.CLICK],
-        inputs=counts[EventKind.INPUT],
-        navigations=counts[EventKind.NAVIGATION],
-        console_errors=counts[EventKind.CONSOLE_ERROR],
+        session_id=session.session_id,
+        start_url=session.start_url or "unknown",
+        duration=format_duration(session.duration_ms),
+        active_seconds=session.active_ms // 1000,
+        counts=", ".join(f"{value} {name}" for name, value in counts.items()),
+        signals=_signals(timeline),
+        context_block=context_block,
         focus_block=focus_block,
         timeline=_neutralize(rendered),
     )

@@ -13,15 +13,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
 
 Severity = Literal["low", "medium", "high"]
 
 # Small on purpose: a small model must be able to fill the whole answer.
 TITLE_MAX = 80
+TITLE_MAX_WORDS = 10
 NAME_MAX = 60
 TEXT_MAX = 200
 OUTCOME_MAX = 240
+OUTCOME_MAX_WORDS = 30
 SEGMENTS_MAX = 4
 KEY_ACTIONS_MAX = 6
 ISSUES_MAX = 4
@@ -29,11 +31,22 @@ FINDINGS_MAX = 4
 
 
 class IssueKind(StrEnum):
+    """What went wrong. The first four are friction claims the gate checks against flags."""
+
     ERROR = "error"
-    FRUSTRATION = "frustration"
-    CONFUSION = "confusion"
+    RAGE_CLICK = "rage_click"
+    DEAD_CLICK = "dead_click"
+    SLOW = "slow"
     ABANDONMENT = "abandonment"
-    SLOWNESS = "slowness"
+    CONFUSION = "confusion"
+    OTHER = "other"
+
+
+class KeyActionFlag(StrEnum):
+    ABANDONMENT = "abandonment"
+    CONFUSION = "confusion"
+    EXCEPTION_BLOCKING = "exception_blocking"
+    EXCEPTION_NON_BLOCKING = "exception_non_blocking"
 
 
 class _Strict(BaseModel):
@@ -47,17 +60,22 @@ class SummaryOutcome(_Strict):
     success: bool
 
 
+class SegmentOutcome(_Strict):
+    success: bool
+    summary: str = Field(max_length=TEXT_MAX * 2)
+
+
 class ModelKeyAction(_Strict):
     ref: str
     description: str = Field(max_length=TEXT_MAX * 2)
+    flags: list[KeyActionFlag] = Field(default_factory=list, max_length=4)
 
 
 class ModelSegment(_Strict):
     name: str = Field(max_length=NAME_MAX * 2)
     start_ref: str
     end_ref: str
-    success: bool
-    summary: str = Field(max_length=TEXT_MAX * 2)
+    outcome: SegmentOutcome
 
 
 class ModelIssue(_Strict):
@@ -73,7 +91,7 @@ class ModelFocusFinding(_Strict):
 
 
 class ModelSummary(_Strict):
-    """What the model must return."""
+    """What the model must return (schema version `SUMMARY_SCHEMA_VERSION`)."""
 
     title: str = Field(max_length=TITLE_MAX * 2)
     segments: list[ModelSegment] = Field(max_length=SEGMENTS_MAX * 2)
@@ -139,14 +157,24 @@ def response_json_schema(
                     "name": shape.text(NAME_MAX),
                     "start_ref": ref,
                     "end_ref": ref,
-                    "success": {"type": "boolean"},
-                    "summary": shape.text(TEXT_MAX),
+                    "outcome": shape.obj(
+                        {"success": {"type": "boolean"}, "summary": shape.text(TEXT_MAX)}
+                    ),
                 }
             ),
             SEGMENTS_MAX,
         ),
         "key_actions": shape.array(
-            shape.obj({"ref": ref, "description": shape.text(TEXT_MAX)}), KEY_ACTIONS_MAX
+            shape.obj(
+                {
+                    "ref": ref,
+                    "description": shape.text(TEXT_MAX),
+                    "flags": shape.array(
+                        {"type": "string", "enum": [flag.value for flag in KeyActionFlag]}, 4
+                    ),
+                }
+            ),
+            KEY_ACTIONS_MAX,
         ),
         "issues": shape.array(
             shape.obj(
@@ -180,20 +208,22 @@ class CitedEvent(BaseModel):
     window: str
     target: str | None = None
     url: str | None = None
+    duration_ms: int | None = None
     flags: list[str] = Field(default_factory=list)
 
 
 class KeyAction(BaseModel):
     event: CitedEvent
     description: str
+    flags: list[KeyActionFlag] = Field(default_factory=list)
 
 
 class Segment(BaseModel):
     name: str
     start: CitedEvent
     end: CitedEvent
-    success: bool
-    summary: str
+    outcome: SegmentOutcome
+    duration_ms: int = 0
 
 
 class Issue(BaseModel):
@@ -218,12 +248,25 @@ class RunMetadata(BaseModel):
     latency_ms: int
     focus_area: str | None = None
     attempts: int = 1
+    response_mode: str = Field(
+        default="json_schema", description="json_schema, or json_object where unsupported"
+    )
+
+
+class DroppedClaim(BaseModel):
+    """Something the model said that the gate did not keep, and why."""
+
+    part: str = Field(description="key_action, segment, issue, focus_area_finding, flag")
+    ref: str | None = None
+    text: str = ""
+    reason: str
 
 
 class GateReport(BaseModel):
     cited_refs: int = 0
     missing_refs: list[str] = Field(default_factory=list)
     dropped_claims: int = 0
+    dropped: list[DroppedClaim] = Field(default_factory=list)
 
     @property
     def missing_ratio(self) -> float:
@@ -242,6 +285,9 @@ class SessionSummary(BaseModel):
     focus_area_findings: list[FocusFinding] | None = None
     summary_outcome: SummaryOutcome
     gate: GateReport
+    gate_notes: list[str] = Field(
+        default_factory=list, description="conflicts the gate saw but kept, for operators"
+    )
     run: RunMetadata
 
     def cited_events(self) -> list[CitedEvent]:

@@ -30,6 +30,7 @@ class SummaryRequest:
     timeline_tokens: int
     focus_area: str | None = None
     schema_limits: bool = False
+    product_context: str | None = None
 
 
 def parse_answer(content: str) -> ModelSummary:
@@ -53,7 +54,11 @@ async def summarize_timeline(
         limits=request.schema_limits,
     )
     messages = build_messages(
-        request.timeline, request.rendered, focus_area=request.focus_area, prompt=prompt
+        request.timeline,
+        request.rendered,
+        focus_area=request.focus_area,
+        prompt=prompt,
+        product_context=request.product_context,
     )
     prompt_tokens = completion_tokens = 0
     latency_ms = 0
@@ -75,6 +80,7 @@ async def summarize_timeline(
             latency_ms=latency_ms,
             focus_area=request.focus_area,
             attempts=attempt,
+            response_mode=completion.response_mode,
         )
         try:
             answer = parse_answer(completion.content)
