@@ -1,14 +1,15 @@
 """A loopback stand-in for an OpenAI-compatible model server, for tests.
 
 It speaks the documented chat-completions protocol over real HTTP (so the `openai` SDK,
-its transport and recap's client run for real) and answers from a script: each request
-takes the next scripted reply; the last one repeats. It records every request body.
+its transport and recap's client run for real) and answers from a script of replies;
+with the script used up it answers a default completion. It records every request.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,73 +20,115 @@ from typing import Any
 @dataclass
 class Reply:
     status: int = 200
-    content: str | None = None
+    body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    body: dict[str, Any] | None = None
-
-    def payload(self) -> dict[str, Any]:
-        if self.body is not None:
-            return self.body
-        return {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "double-model",
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": self.content},
-                }
-            ],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-        }
+    delay: float = 0.0
+    drop: bool = False  # close the connection without answering
 
 
-@dataclass
-class ModelDouble:
-    url: str
-    script: list[Reply]
-    requests: list[dict[str, Any]] = field(default_factory=list)
+def completion_body(content: str = '{"title": "ok"}', *, usage: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "served-model",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+    }
+    if usage:
+        body["usage"] = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
+    return body
 
-    def next_reply(self) -> Reply:
-        index = min(len(self.requests) - 1, len(self.script) - 1)
-        return self.script[index]
+
+def error_body(message: str, *, type_: str = "invalid_request_error") -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": None}}
 
 
-@contextmanager
-def model_double(script: list[Reply]) -> Iterator[ModelDouble]:
-    """Serve `script` on 127.0.0.1 (a free port); yields the double, `url` ends in /v1."""
-    double = ModelDouble(url="", script=script)
-    lock = threading.Lock()
+SCHEMA_UNSUPPORTED = error_body(
+    "response_format of type 'json_schema' is not supported by this model; "
+    "use 'json_object' or 'text'"
+)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length", "0"))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            with lock:
-                double.requests.append(body)
-                reply = double.next_reply()
-            if not self.path.endswith("/chat/completions"):
-                reply = Reply(status=404, body={"error": {"message": "not found"}})
-            data = json.dumps(reply.payload()).encode()
+
+class ChatServer(ThreadingHTTPServer):
+    """Speaks just enough of /v1/chat/completions, answering from a script."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ChatHandler)
+        self.replies: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.release = threading.Event()  # ends slow replies at teardown
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def script(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [request["body"] for request in self.requests]
+
+
+class _ChatHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ChatServer
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.server.requests.append(
+            {
+                "path": self.path,
+                "headers": {key.lower(): value for key, value in self.headers.items()},
+                "body": json.loads(raw),
+            }
+        )
+        reply = self.server.replies.popleft() if self.server.replies else Reply()
+        if reply.drop:
+            self.close_connection = True
+            return
+        if reply.delay:
+            self.server.release.wait(reply.delay)
+        body = reply.body if reply.body is not None else completion_body()
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        try:
             self.send_response(reply.status)
             self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
+            self.send_header("content-length", str(len(payload)))
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    double.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+def reply_with(content: str) -> Reply:
+    """A 200 completion whose message is `content`."""
+    return Reply(body=completion_body(content))
+
+
+@contextmanager
+def chat_server(*replies: Reply) -> Iterator[ChatServer]:
+    """Serve `replies` on 127.0.0.1 (a free port); `base_url` ends in /v1."""
+    chat = ChatServer()
+    chat.script(*replies)
+    thread = threading.Thread(target=chat.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
-        yield double
+        yield chat
     finally:
-        server.shutdown()
-        server.server_close()
+        chat.release.set()
+        chat.shutdown()
+        chat.server_close()
+        thread.join(timeout=5)

@@ -3,16 +3,11 @@ retry delays, the json_object fallback, and what each call records."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx2
@@ -28,6 +23,14 @@ from recap.llm.client import (
     LLMUnavailable,
     retry_after_seconds,
 )
+from tests.model_double import (
+    SCHEMA_UNSUPPORTED,
+    ChatServer,
+    Reply,
+    chat_server,
+    completion_body,
+    error_body,
+)
 
 API_KEY = "sk-test-0123456789abcdef"
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "hi"}]
@@ -39,114 +42,10 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False  # close the connection without answering
-
-
-def completion_body(content: str = '{"title": "ok"}', *, usage: bool = True) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "served-model",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content},
-            }
-        ],
-    }
-    if usage:
-        body["usage"] = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
-    return body
-
-
-def error_body(message: str, *, type_: str = "invalid_request_error") -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": None, "code": None}}
-
-
-SCHEMA_UNSUPPORTED = error_body(
-    "response_format of type 'json_schema' is not supported by this model; "
-    "use 'json_object' or 'text'"
-)
-
-
-class ChatServer(ThreadingHTTPServer):
-    """Speaks just enough of /v1/chat/completions, answering from a script."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ChatHandler)
-        self.replies: deque[Reply] = deque()
-        self.requests: list[dict[str, Any]] = []
-        self.release = threading.Event()  # ends slow replies at teardown
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def script(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [request["body"] for request in self.requests]
-
-
-class _ChatHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: ChatServer
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.server.requests.append(
-            {
-                "path": self.path,
-                "headers": {key.lower(): value for key, value in self.headers.items()},
-                "body": json.loads(raw),
-            }
-        )
-        reply = self.server.replies.popleft() if self.server.replies else Reply()
-        if reply.drop:
-            self.close_connection = True
-            return
-        if reply.delay:
-            self.server.release.wait(reply.delay)
-        body = reply.body if reply.body is not None else completion_body()
-        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        try:
-            self.send_response(reply.status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            self.close_connection = True  # the client gave up waiting
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[ChatServer]:
-    chat = ChatServer()
-    thread = threading.Thread(target=chat.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+    with chat_server() as chat:
         yield chat
-    finally:
-        chat.release.set()
-        chat.shutdown()
-        chat.server_close()
-        thread.join(timeout=5)
 
 
 def chat_model(base_url: str, *, timeout_seconds: float = 5) -> ChatModel:

@@ -42,7 +42,7 @@ from recap.store.repository import store_for
 from recap.timeline import compile_timeline
 from recap.timeline.models import EventKind
 from tests.conftest import CHALK
-from tests.model_double import Reply, model_double
+from tests.model_double import chat_server, reply_with
 from workflows.summarize_session import SummarizeSessionWorkflow
 
 CHALK_SESSION = "30497eae-825d-433d-a484-4b75074332b2"
@@ -282,10 +282,10 @@ async def test_gate_failure_then_valid_answer_stores_one_summary_with_notes(
         ],
         summary_outcome=SummaryOutcome(description="The user bought shoes.", success=True),
     )
-    script = [Reply(content=invented.model_dump_json()), Reply(content=valid.model_dump_json())]
+    script = [reply_with(invented.model_dump_json()), reply_with(valid.model_dump_json())]
     team = f"team-{uuid.uuid4().hex[:8]}"
-    with model_double(script) as double:
-        monkeypatch.setenv("RECAP_LLM_BASE_URL", double.url)
+    with chat_server(*script) as double:
+        monkeypatch.setenv("RECAP_LLM_BASE_URL", double.base_url)
         monkeypatch.setenv("RECAP_LLM_SCHEMA_LIMITS", "false")
         get_settings.cache_clear()
         settings = get_settings()
@@ -307,8 +307,8 @@ async def test_gate_failure_then_valid_answer_stores_one_summary_with_notes(
                     task_queue=task_queue,
                 )
     get_settings.cache_clear()
-    assert len(double.requests) == 2
-    assert "do not exist" in double.requests[1]["messages"][-1]["content"]
+    assert len(double.bodies()) == 2
+    assert "do not exist" in double.bodies()[1]["messages"][-1]["content"]
     store = store_for(settings.resolved_database_url)
     assert store.count_summaries(team_id=team, session_id=sample.session_id) == 1
     summary = result.stored.summary
