@@ -15,9 +15,15 @@ from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.pipeline import SourceUnavailable, TimelineMissing
 from recap.sources.base import RecordingError
+from recap.sources.posthog import PostHogError
 
 NON_RETRYABLE_TYPES = (
     "recording_not_found",
+    "posthog_auth",
+    "posthog_config",
+    "posthog_bad_request",
+    "posthog_bad_response",
+    "posthog_redirect",
     "invalid_recording",
     "source_unavailable",
     "timeline_missing",
@@ -42,6 +48,17 @@ def to_application_error(error: Exception) -> ApplicationError:
             type=error.code,
             non_retryable=not error.retryable,
             next_retry_delay=delay,
+        )
+    if isinstance(error, PostHogError):
+        # PostHog failures may be transient (429, 5xx, a cut body): retry those, after the
+        # delay PostHog asked for. Never sleep in the activity.
+        delay = (
+            timedelta(seconds=error.retry_after_seconds)
+            if error.retryable and error.retry_after_seconds
+            else None
+        )
+        return ApplicationError(
+            str(error), type=error.code, non_retryable=not error.retryable, next_retry_delay=delay
         )
     if isinstance(error, RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid):
         return ApplicationError(str(error), type=error.code, non_retryable=True)

@@ -35,7 +35,13 @@ def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
     settings = get_settings()
     with typed_errors():
         source = pipeline.open_source(
-            request.source or settings.source, settings.timeline.max_decoded_bytes
+            request.source or settings.source,
+            settings.timeline.max_decoded_bytes,
+            settings=settings,
+            # Streaming a large recording takes a while: tell Temporal the worker is alive.
+            progress=lambda progress: activity.heartbeat(
+                progress.blocks_done, progress.blocks_total
+            ),
         )
         compiled = pipeline.compile_session(
             team_id=request.team_id,

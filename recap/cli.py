@@ -92,6 +92,41 @@ def timeline(
 
 
 @app.command()
+def fetch(
+    session_id: Annotated[str, typer.Argument(help="the PostHog recording (session) id")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="file to write (default SESSION_ID.json)")
+    ] = None,
+) -> None:
+    """Download one recording from PostHog (RECAP_POSTHOG_*) as a PostHog export file,
+    which `recap timeline` and the files source read back."""
+    from recap.sources.base import RecordingError
+    from recap.sources.posthog import PostHogConfig, PostHogSource, export_recording
+
+    settings = get_settings()
+    target = out or Path(f"{session_id}.json")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        config = PostHogConfig.from_settings(
+            settings,
+            blocks_per_request=settings.posthog_blocks_per_request,
+            timeout_seconds=settings.posthog_timeout_seconds,
+        )
+        with partial.open("wb") as handle:
+            written = export_recording(PostHogSource(config), session_id, handle)
+        partial.replace(target)  # never leave a half-written recording under the real name
+    except RecordingError as error:
+        partial.unlink(missing_ok=True)
+        _reject(str(error))
+        return
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        _reject(f"cannot write {target}: {error.strerror or error}")
+        return
+    err.print(f"wrote {written} events of {session_id} to {target}", highlight=False)
+
+
+@app.command()
 def summarize(
     session_ids: Annotated[list[str], typer.Argument(help="session ids to summarize")],
     focus: Annotated[str | None, typer.Option("--focus", help="focus area for the model")] = None,

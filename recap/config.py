@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recap.timeline.models import TimelineConfig
 
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "recap"
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
     posthog_host: str = "https://us.posthog.com"
     posthog_project_id: str | None = None
     posthog_api_key: SecretStr | None = None
+    # Blocks per snapshot request (PostHog allows at most 20 per call for API keys).
+    posthog_blocks_per_request: int = Field(default=10, ge=1, le=20)
+    posthog_timeout_seconds: float = Field(default=60.0, gt=0)
+    posthog_page_size: int = Field(default=100, ge=1, le=1000)
 
     team_id: str = "default"
     # What the product is and who uses it, shown to the model as data (never instructions).
@@ -86,15 +92,24 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'recap.db'}"
 
     @property
+    def uses_embedded_model(self) -> bool:
+        """No endpoint and no key configured: the llama-server `recap dev` starts."""
+        return self.llm_base_url is None and self.llm_api_key is None
+
+    @property
     def effective_llm_base_url(self) -> str:
-        """The configured endpoint, or the embedded llama-server that `recap dev` starts."""
-        return self.llm_base_url or f"http://127.0.0.1:{self.llm_server_port}/v1"
+        """The configured endpoint; OpenAI's when only a key is set; else the embedded one."""
+        if self.llm_base_url:
+            return self.llm_base_url
+        if self.llm_api_key is not None:
+            return OPENAI_BASE_URL
+        return f"http://127.0.0.1:{self.llm_server_port}/v1"
 
     @property
     def effective_llm_schema_limits(self) -> bool:
         if self.llm_schema_limits is not None:
             return self.llm_schema_limits
-        return self.llm_base_url is None
+        return self.uses_embedded_model
 
     @property
     def temporal_ui_url(self) -> str:

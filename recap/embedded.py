@@ -291,7 +291,7 @@ class EmbeddedStack:
 
     @property
     def runs_model_server(self) -> bool:
-        return self.settings.llm_base_url is None
+        return self.settings.uses_embedded_model
 
     async def start(self) -> None:
         state_dir = self.settings.data_dir / "dev"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from recap.config import Settings, get_settings
 from recap.llm.client import ChatModel
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
 from recap.sources.base import RecordingNotFound, SnapshotSource
 from recap.sources.files import DirectorySource
+from recap.sources.posthog import PostHogConfig, PostHogSource, ProgressHook
 from recap.store.repository import StoredSummary, SummaryStore
 from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
@@ -37,7 +39,14 @@ class CompiledTimeline(BaseModel):
     truncated_events: int = 0
 
 
-def open_source(spec: str, max_decoded_bytes: int | None = None) -> SnapshotSource:
+def open_source(
+    spec: str,
+    max_decoded_bytes: int | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressHook | None = None,
+) -> SnapshotSource:
+    """The recording source a spec names: `files:DIR`, or `posthog` (RECAP_POSTHOG_*)."""
     if spec.startswith("files:"):
         root = Path(spec.removeprefix("files:")).expanduser()
         if not root.is_dir():
@@ -46,10 +55,15 @@ def open_source(spec: str, max_decoded_bytes: int | None = None) -> SnapshotSour
             )
         return DirectorySource(root, max_decoded_bytes)
     if spec == "posthog":
-        raise SourceUnavailable(
-            "the PostHog API source is not available in this version; "
-            "export the recording to a file and use --source files:DIR"
+        settings = settings or get_settings()
+        config = PostHogConfig.from_settings(
+            settings,
+            blocks_per_request=settings.posthog_blocks_per_request,
+            timeout_seconds=settings.posthog_timeout_seconds,
+            page_size=settings.posthog_page_size,
+            max_decoded_bytes=max_decoded_bytes or settings.timeline.max_decoded_bytes,
         )
+        return PostHogSource(config, progress=progress)
     raise SourceUnavailable(f"unknown source {spec!r}; use 'posthog' or 'files:DIR'")
 
 

@@ -48,3 +48,25 @@ def test_benchmark_prints_one_object_per_size_and_a_summary(tmp_path: Path) -> N
     assert set(summary["recap_mb_s"]) == {"0.2"}
     # the recording was generated into the cache and is reused by the next run
     assert list(tmp_path.glob("recording-0.2mb-*.jsonl"))
+
+
+def test_posthog_stream_benchmark_compares_streamed_and_local_compiles(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "posthog_stream.py"),
+            *("--size-mb", "0.3", "--runs", "1", "--cache", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(completed.stdout)
+    for side in ("posthog_stream", "local_file"):
+        assert "error" not in report[side], report[side]
+        assert report[side]["peak_rss_mb"] > 0 and report[side]["wall_s"] > 0
+    assert report["snapshot_requests"] >= 1
+    assert report["same_timeline"] is True
+    assert report["peak_rss_stream_over_local"] > 0

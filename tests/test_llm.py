@@ -403,3 +403,18 @@ def test_injection_inside_a_recording_and_a_focus_area_stays_data() -> None:
     # and inside the timeline each stays on its own event's line
     lines = [line for line in rendered.split("\n") if "Ignore previous" in line]
     assert [line.split(" ")[0] for line in lines] == ["e2", "e3"]
+
+
+def test_an_ongoing_recording_is_summarized_and_says_so() -> None:
+    from recap.sources import RawEvent, Recording
+    from recap.timeline import compile_timeline
+
+    events = [RawEvent(4, 1_700_000_000_000, {"href": "https://shop.example/"})]
+    live = Recording(session_id="live", events=events, metadata={"ongoing": True})
+    timeline = compile_timeline(live)
+    assert timeline.session.ongoing is True
+    answer = _answer([])
+    answer.segments, answer.issues = [], []
+    assert gate(answer, timeline, _run(), focus_area=None).ongoing is True
+    done = compile_timeline(Recording(session_id="done", events=events))
+    assert gate(answer, done, _run(), focus_area=None).ongoing is False

@@ -295,6 +295,7 @@ def gate(
     report.dropped_claims = len(report.dropped)
     return SessionSummary(
         session_id=timeline.session.session_id,
+        ongoing=timeline.session.ongoing,
         title=_words(answer.title, TITLE_MAX_WORDS),
         segments=segments,
         key_actions=key_actions,

@@ -278,6 +278,9 @@ class SessionSummary(BaseModel):
 
     schema_version: int = SUMMARY_SCHEMA_VERSION
     session_id: str
+    ongoing: bool = Field(
+        default=False, description="summarized while the recording was still being captured"
+    )
     title: str
     segments: list[Segment]
     key_actions: list[KeyAction]

@@ -1079,6 +1079,9 @@ def compile_timeline(recording: Recording, config: TimelineConfig | None = None)
         config=config,
         skipped=Counter(),
     )
+    if recording.metadata.get("ongoing") is True:
+        session = timeline.session.model_copy(update={"ongoing": True})
+        timeline = timeline.model_copy(update={"session": session})
     # A streaming source has counted what it skipped only now that it was read.
     read = recording.read_stats
     if read.skipped_total or read.decoded_bytes:

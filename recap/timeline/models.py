@@ -131,6 +131,9 @@ class SessionInfo(BaseModel):
     blind_ms: int = Field(
         default=0, description="time the recording could not see (no snapshot, paused)"
     )
+    ongoing: bool = Field(
+        default=False, description="the recording was still being captured when it was read"
+    )
     max_scroll_y: int | None = Field(
         default=None, description="deepest scroll position reached, in px from the top"
     )
