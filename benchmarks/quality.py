@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             base_url=endpoint.base_url,
             model=endpoint.model,
             api_key=endpoint.api_key,
-            timeout_seconds=settings.llm_timeout_seconds,
+            timeout_seconds=settings.effective_llm_timeout_seconds,
             max_output_tokens=settings.llm_max_output_tokens,
             temperature=settings.llm_temperature,
         )

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "gemma-3-270m"
     llm_api_key: SecretStr | None = None
-    llm_timeout_seconds: float = 120.0
+    # Unset: 120 s, or 240 s for the embedded CPU model, which is slow on small machines.
+    llm_timeout_seconds: float | None = None
     llm_max_output_tokens: int = 4096
     llm_temperature: float = 0.2
     # maxLength/maxItems in the response schema: on for grammar-enforcing local servers
@@ -78,6 +79,14 @@ class Settings(BaseSettings):
     llm_server_threads: int = 2
     llm_server_ctx_size: int = 8192
 
+    # Batches
+    # The model call runs on its own task queue so a worker-level rate and concurrency
+    # limit protects the model server however many batches run at once.
+    llm_task_queue: str = "recap-llm"
+    llm_max_concurrent_activities: int = Field(default=4, ge=1)
+    llm_max_activities_per_second: float | None = Field(default=None, gt=0)
+    batch_max_concurrency: int = Field(default=10, ge=1, le=1000)
+
     @field_validator("source")
     @classmethod
     def _check_source(cls, value: str) -> str:
@@ -104,6 +113,12 @@ class Settings(BaseSettings):
         if self.llm_api_key is not None:
             return OPENAI_BASE_URL
         return f"http://127.0.0.1:{self.llm_server_port}/v1"
+
+    @property
+    def effective_llm_timeout_seconds(self) -> float:
+        if self.llm_timeout_seconds is not None:
+            return self.llm_timeout_seconds
+        return 240.0 if self.uses_embedded_model else 120.0
 
     @property
     def effective_llm_schema_limits(self) -> bool:

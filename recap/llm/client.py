@@ -330,7 +330,7 @@ def chat_model_from_settings(settings: Settings) -> ChatModel:
         base_url=settings.effective_llm_base_url,
         model=settings.llm_model,
         api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        timeout_seconds=settings.llm_timeout_seconds,
+        timeout_seconds=settings.effective_llm_timeout_seconds,
         max_output_tokens=settings.llm_max_output_tokens,
         temperature=settings.llm_temperature,
     )
