@@ -1,16 +1,26 @@
-"""recap's Temporal worker: registers the workflows and activities and polls the task queue."""
+"""recap's Temporal worker: registers the workflows and activities and polls two task queues.
+
+The main queue runs the workflows and the fetch/compile/store activities; the model queue
+runs only the model call, under a worker-level rate and concurrency limit from settings.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.summary import ALL_ACTIVITIES
+from activities.batch import BATCH_ACTIVITIES
+from activities.schedule import SCHEDULE_ACTIVITIES
+from activities.summary import MODEL_ACTIVITIES, PIPELINE_ACTIVITIES
 from recap.client import connect
 from recap.config import Settings, get_settings
 from recap.logging import configure_logging, get_logger
@@ -18,30 +28,65 @@ from workflows import ALL_WORKFLOWS
 
 log = get_logger(__name__)
 
+ACTIVITY_THREADS = 8
+# Joining another batch's summary waits without a thread, so the main queue takes many more
+# activities than it has threads; sync activities queue for a thread.
+MAIN_MAX_CONCURRENT_ACTIVITIES = 200
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    return Worker(
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    *,
+    pipeline_activities: Sequence[Callable[..., Any]] = (
+        *PIPELINE_ACTIVITIES,
+        *BATCH_ACTIVITIES,
+        *SCHEDULE_ACTIVITIES,
+    ),
+    model_activities: Sequence[Callable[..., Any]] = MODEL_ACTIVITIES,
+) -> list[Worker]:
+    """The main worker and the model worker (benchmarks pass same-named stand-ins)."""
+    with warnings.catch_warnings():
+        # More activity slots than threads is intended here (see above).
+        warnings.filterwarnings("ignore", "Worker max_concurrent_activities", UserWarning)
+        main = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=list(ALL_WORKFLOWS),
+            activities=list(pipeline_activities),
+            activity_executor=executor,
+            max_concurrent_activities=MAIN_MAX_CONCURRENT_ACTIVITIES,
+        )
+    model = Worker(
         client,
-        task_queue=settings.task_queue,
-        workflows=list(ALL_WORKFLOWS),
-        activities=list(ALL_ACTIVITIES),
-        activity_executor=executor,
-        max_concurrent_activities=8,
+        task_queue=settings.llm_task_queue,
+        activities=list(model_activities),  # async: the model call needs no thread
+        max_concurrent_activities=settings.llm_max_concurrent_activities,
+        max_task_queue_activities_per_second=settings.llm_max_activities_per_second,
     )
+    return [main, model]
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Runs until `stop` is set, then shuts down cleanly (in-flight tasks finish or time out)."""
     client = await connect(settings)
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="recap-activity") as executor:
-        worker = build_worker(client, settings, executor)
+    with ThreadPoolExecutor(
+        max_workers=ACTIVITY_THREADS, thread_name_prefix="recap-activity"
+    ) as executor:
+        workers = build_workers(client, settings, executor)
         log.info(
             "worker started",
             task_queue=settings.task_queue,
+            llm_task_queue=settings.llm_task_queue,
+            llm_max_concurrent_activities=settings.llm_max_concurrent_activities,
+            llm_max_activities_per_second=settings.llm_max_activities_per_second,
             temporal_address=settings.temporal_address,
             namespace=settings.temporal_namespace,
         )
-        async with worker:
+        async with AsyncExitStack() as stack:
+            for each in workers:
+                await stack.enter_async_context(each)
             await stop.wait()
         log.info("worker stopped")
 

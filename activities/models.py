@@ -28,6 +28,9 @@ class SummarizeSessionInput(BaseModel):
     # "files:DIR" or "posthog": where the worker reads the recording; never a credential.
     source: str | None = None
     max_timeline_tokens: int | None = Field(default=None, ge=500)
+    # The task queue of the model call (rate-limited by its own worker); None means this
+    # workflow's own queue, as in tests that run every activity on one worker.
+    llm_task_queue: str | None = None
 
 
 class SummarizeSessionResult(BaseModel):

@@ -110,3 +110,6 @@ def store_summary(request: StoreSummaryInput) -> StoredSummary:
 
 
 ALL_ACTIVITIES = (compile_timeline, summarize_session, store_summary)
+# The model call runs on its own, rate-limited task queue; the rest on the main one.
+MODEL_ACTIVITIES = (summarize_session,)
+PIPELINE_ACTIVITIES = (compile_timeline, store_summary)

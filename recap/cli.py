@@ -248,6 +248,262 @@ def demo(
     _exit(1 if failed else 0)
 
 
+batch_app = typer.Typer(
+    help="Summarize many sessions in one batch workflow, with a live progress bar.",
+    no_args_is_help=False,
+)
+app.add_typer(batch_app, name="batch")
+
+
+def _read_session_ids(values: list[str]) -> list[str]:
+    """Each value is a file of ids (one a line, `#` comments) or ids separated by commas."""
+    ids: list[str] = []
+    for value in values:
+        path = Path(value).expanduser()
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            ids.extend(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+        else:
+            ids.extend(part.strip() for part in value.split(",") if part.strip())
+    return list(dict.fromkeys(ids))
+
+
+def _absolute_source(source: str | None) -> str | None:
+    if source is not None and source != "posthog" and not source.startswith("files:"):
+        _reject("--source must be 'posthog' or 'files:DIR'", 2)
+    if source and source.startswith("files:"):
+        # The worker resolves the path, possibly from another directory: make it absolute.
+        return "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
+    return source
+
+
+async def _watch_batch(settings: Settings, workflow_id: str) -> int:
+    """Shows the batch's progress until it ends; the exit code says whether any failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from recap.client import batch_is_running, batch_progress, connect
+
+    client = await connect(settings)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("batch", total=None, counts="")
+        while True:
+            progress = await batch_progress(client, workflow_id)
+            bar.update(
+                task,
+                total=progress.total,
+                completed=progress.done,
+                counts=f"{progress.summarized} summarized, {progress.skipped} skipped, "
+                f"{progress.failed} failed, {progress.in_flight} in flight",
+            )
+            if not await batch_is_running(client, workflow_id):
+                break
+            await asyncio.sleep(1.0)
+    progress = await batch_progress(client, workflow_id)
+    for failure in progress.failures:
+        out.print(
+            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
+            highlight=False,
+        )
+    out.print(f"batch {workflow_id}: {progress.status}", highlight=False)
+    return 0 if progress.status == "completed" and progress.failed == 0 else 1
+
+
+def _watch_or_detach(settings: Settings, workflow_id: str) -> None:
+    try:
+        code = _run(lambda: _watch_batch(settings, workflow_id))
+    except KeyboardInterrupt:
+        err.print(
+            f"detached; batch {workflow_id} keeps running. Check it with "
+            f"`recap batch status {workflow_id}`, stop it with `recap batch cancel {workflow_id}`.",
+            highlight=False,
+        )
+        _exit(0)
+        return
+    except ConnectionError as error:
+        _fail(str(error))
+        return
+    _exit(code)
+
+
+@batch_app.callback(invoke_without_command=True)
+def batch(
+    context: typer.Context,
+    sessions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sessions", help="a file of session ids (one a line) or ids separated by commas"
+        ),
+    ] = None,
+    focus: Annotated[str | None, typer.Option("--focus", help="focus area for the model")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=1000, help="summaries in flight at once"),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="summarize again sessions that have a summary")
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option("--source", help="posthog or files:DIR (default RECAP_SOURCE)")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+) -> None:
+    """Start a batch (`recap batch --sessions FILE`), or check or cancel one."""
+    if context.invoked_subcommand is not None:
+        return
+    if not sessions:
+        _reject("give the sessions to summarize with --sessions FILE|ID,ID,…", 2)
+        return
+    _start_batch(sessions, focus, concurrency, force, source, team)
+
+
+@batch_app.command("start")
+def batch_start(
+    sessions: Annotated[
+        list[str], typer.Argument(help="files of session ids, or ids (comma-separated allowed)")
+    ],
+    focus: Annotated[str | None, typer.Option("--focus", help="focus area for the model")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=1000, help="summaries in flight at once"),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="summarize again sessions that have a summary")
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option("--source", help="posthog or files:DIR (default RECAP_SOURCE)")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+) -> None:
+    """Start a batch and show its progress (Ctrl-C detaches; the batch keeps running)."""
+    _start_batch(sessions, focus, concurrency, force, source, team)
+
+
+def _start_batch(
+    values: list[str],
+    focus: str | None,
+    concurrency: int | None,
+    force: bool,
+    source: str | None,
+    team: str | None,
+) -> None:
+    settings = get_settings()
+    session_ids = _read_session_ids(values)
+    if not session_ids:
+        _reject("no session ids found in --sessions", 2)
+        return
+    source = _absolute_source(source)
+    from recap.logging import configure_logging
+
+    configure_logging(settings)
+    from recap.client import connect, start_batch
+
+    async def go() -> str:
+        client = await connect(settings)
+        return await start_batch(
+            client,
+            settings,
+            team_id=team or settings.team_id,
+            session_ids=session_ids,
+            focus_area=focus,
+            source=source,
+            force=force,
+            max_concurrency=concurrency,
+        )
+
+    try:
+        workflow_id = _run(go)
+    except ConnectionError as error:
+        _fail(str(error))
+        return
+    err.print(f"started batch {workflow_id} ({len(session_ids)} sessions)", highlight=False)
+    _watch_or_detach(settings, workflow_id)
+
+
+@batch_app.command("status")
+def batch_status(
+    workflow_id: Annotated[str, typer.Argument(help="the batch's workflow id")],
+    watch: Annotated[bool, typer.Option("--watch", help="follow it until it ends")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the progress as JSON")] = False,
+) -> None:
+    """Print a batch's progress: counts and typed failures."""
+    settings = get_settings()
+    if watch:
+        _watch_or_detach(settings, workflow_id)
+        return
+    from temporalio.service import RPCError
+
+    from recap.client import batch_progress, connect
+
+    async def go() -> str:
+        client = await connect(settings)
+        progress = await batch_progress(client, workflow_id)
+        return progress.model_dump_json(indent=2)
+
+    try:
+        document = _run(go)
+    except (ConnectionError, RPCError) as error:
+        _fail(f"cannot read batch {workflow_id}: {error}")
+        return
+    if as_json:
+        sys.stdout.write(document + "\n")
+    else:
+        progress = json.loads(document)
+        out.print(
+            f"batch {workflow_id}: {progress['status']}, {progress['done']}/{progress['total']} "
+            f"done ({progress['summarized']} summarized, {progress['skipped']} skipped, "
+            f"{progress['failed']} failed, {progress['in_flight']} in flight)",
+            highlight=False,
+        )
+        for failure in progress["failures"]:
+            out.print(
+                f"  {failure['session_id']}: {failure['error_type']}: {failure['error']}",
+                highlight=False,
+            )
+    _exit(0)
+
+
+@batch_app.command("cancel")
+def batch_cancel(
+    workflow_id: Annotated[str, typer.Argument(help="the batch's workflow id")],
+) -> None:
+    """Stop a batch from starting more sessions (summaries already running finish)."""
+    settings = get_settings()
+    from temporalio.service import RPCError
+
+    from recap.client import cancel_batch, connect
+
+    async def go() -> None:
+        client = await connect(settings)
+        await cancel_batch(client, workflow_id)
+
+    try:
+        _run(go)
+    except (ConnectionError, RPCError) as error:
+        _fail(f"cannot cancel batch {workflow_id}: {error}")
+        return
+    out.print(f"cancel requested for batch {workflow_id}", highlight=False)
+    _exit(0)
+
+
+def _register_subcommands() -> None:
+    from recap.cli_schedule import schedule_app
+
+    app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -11,7 +13,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from recap.config import Settings
-from recap.naming import summary_workflow_id
+from recap.naming import batch_workflow_id, summary_workflow_id
+
+if TYPE_CHECKING:
+    from workflows.summarize_sessions import BatchProgress
 
 
 async def connect(settings: Settings) -> Client:
@@ -68,7 +73,11 @@ async def summarize_sessions(
         handle = await client.start_workflow(
             SummarizeSessionWorkflow.run,
             SummarizeSessionInput(
-                team_id=team_id, session_id=session_id, focus_area=focus_area, source=source
+                team_id=team_id,
+                session_id=session_id,
+                focus_area=focus_area,
+                source=source,
+                llm_task_queue=settings.llm_task_queue,
             ),
             id=workflow_id,
             task_queue=settings.task_queue,
@@ -84,3 +93,62 @@ async def summarize_sessions(
         return SessionOutcome(session_id, workflow_id, result)
 
     return list(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
+
+
+async def start_batch(
+    client: Client,
+    settings: Settings,
+    *,
+    team_id: str,
+    session_ids: list[str],
+    focus_area: str | None,
+    source: str | None,
+    force: bool,
+    max_concurrency: int | None,
+) -> str:
+    """Starts a SummarizeSessionsIndividuallyWorkflow and returns its workflow id."""
+    from workflows.summarize_sessions import (
+        SummarizeSessionsIndividuallyWorkflow,
+        SummarizeSessionsInput,
+    )
+
+    workflow_id = batch_workflow_id(team_id, uuid.uuid4().hex[:12])
+    await client.start_workflow(
+        SummarizeSessionsIndividuallyWorkflow.run,
+        SummarizeSessionsInput(
+            team_id=team_id,
+            session_ids=session_ids,
+            focus_area=focus_area,
+            force=force,
+            max_concurrency=max_concurrency or settings.batch_max_concurrency,
+            source=source,
+            llm_task_queue=settings.llm_task_queue,
+        ),
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        static_summary=f"Summarize {len(session_ids)} sessions of team {team_id}",
+    )
+    return workflow_id
+
+
+async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
+    """The latest run's progress (a batch continues as new, so no run id is pinned)."""
+    from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+
+    handle = client.get_workflow_handle_for(SummarizeSessionsIndividuallyWorkflow.run, workflow_id)
+    return await handle.query(SummarizeSessionsIndividuallyWorkflow.progress)
+
+
+async def batch_is_running(client: Client, workflow_id: str) -> bool:
+    from temporalio.client import WorkflowExecutionStatus
+
+    description = await client.get_workflow_handle(workflow_id).describe()
+    return description.status in (
+        WorkflowExecutionStatus.RUNNING,
+        WorkflowExecutionStatus.CONTINUED_AS_NEW,
+    )
+
+
+async def cancel_batch(client: Client, workflow_id: str) -> None:
+    """Stops starting new sessions; summaries already running finish (others may share them)."""
+    await client.get_workflow_handle(workflow_id).cancel()

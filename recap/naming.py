@@ -28,3 +28,8 @@ def summary_workflow_id(team_id: str, session_id: str, focus_area: str | None = 
     if not focus:
         return base
     return f"{base}:focus-{hashlib.sha256(focus.encode()).hexdigest()[:10]}"
+
+
+def batch_workflow_id(team_id: str, batch_key: str) -> str:
+    """One batch of session summaries; `batch_key` tells batches of one team apart."""
+    return f"session-batch:{team_id}:{batch_key}"

@@ -80,6 +80,7 @@ class SummarizeSessionWorkflow:
                     timeline_hash=compiled.timeline_hash,
                     focus_area=request.focus_area,
                 ),
+                task_queue=request.llm_task_queue,
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(

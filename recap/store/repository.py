@@ -197,6 +197,30 @@ class SummaryStore:
         with self._session() as session:
             return int(session.scalar(query) or 0)
 
+    def sessions_with_summary(
+        self,
+        *,
+        team_id: str,
+        session_ids: list[str],
+        focus_area: str | None,
+        prompt_version: str,
+    ) -> set[str]:
+        """The ids among `session_ids` that already have a summary for this focus area
+        written by this prompt version."""
+        found: set[str] = set()
+        # SQLite caps bound parameters per statement; ask in slices.
+        for start in range(0, len(session_ids), 500):
+            query = select(SummaryRow.session_id).where(
+                SummaryRow.team_id == team_id,
+                SummaryRow.focus_key == focus_key(focus_area),
+                SummaryRow.prompt_version == prompt_version,
+                SummaryRow.has_summary.is_(True),
+                SummaryRow.session_id.in_(session_ids[start : start + 500]),
+            )
+            with self._session() as session:
+                found.update(session.scalars(query))
+        return found
+
 
 @cache
 def store_for(database_url: str) -> SummaryStore:

@@ -1,0 +1,206 @@
+"""Benchmark a batch of session summaries: how close the sliding window gets to ideal.
+
+On a local Temporal dev server with the real workflows and the real worker code
+(`worker.build_workers`: main queue plus the model's own queue), N sessions go through
+`SummarizeSessionsIndividuallyWorkflow`. The model call is a same-named activity that sleeps
+(2 s by default); compile and store are fast same-named stand-ins too, since at this scale
+compiling real recordings would measure the compiler, not the orchestration. Prints one
+JSON object: wall time against ideal (sessions / concurrency x sleep), their ratio, and
+the history length of every run (each continue-as-new and the last one).
+
+    uv run python benchmarks/batch.py [--sessions 1000] [--concurrency 100] [--sleep 2]
+    uv run python benchmarks/batch.py --big 10000   # only the history lengths matter here
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+WORK = Path(tempfile.mkdtemp(prefix="recap-bench-batch-"))
+os.environ["RECAP_DATA_DIR"] = str(WORK / "data")
+os.environ["RECAP_DATABASE_URL"] = f"sqlite:///{WORK / 'data' / 'recap.db'}"
+os.environ.setdefault("RECAP_LOG_LEVEL", "WARNING")
+
+from temporalio import activity  # noqa: E402
+from temporalio.common import SearchAttributeKey  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from activities.batch import BATCH_ACTIVITIES  # noqa: E402
+from activities.models import (  # noqa: E402
+    CompiledTimeline,
+    CompileTimelineInput,
+    StoreSummaryInput,
+    SummarizeTimelineInput,
+)
+from recap.config import get_settings  # noqa: E402
+from recap.demo.generator import write_sample_sessions  # noqa: E402
+from recap.llm.gate import gate  # noqa: E402
+from recap.llm.prompts import load_prompt  # noqa: E402
+from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary, SummaryOutcome  # noqa: E402
+from recap.logging import configure_logging  # noqa: E402
+from recap.naming import SEARCH_ATTRIBUTES  # noqa: E402
+from recap.sources.files import load_recording_file  # noqa: E402
+from recap.store.repository import StoredSummary  # noqa: E402
+from recap.timeline import compile_timeline as compile_recording  # noqa: E402
+from worker import build_workers  # noqa: E402
+from workflows.summarize_sessions import (  # noqa: E402
+    SummarizeSessionsIndividuallyWorkflow,
+    SummarizeSessionsInput,
+)
+
+
+def summary_template() -> SessionSummary:
+    """One real, gated summary, copied for every session the stand-in model 'summarizes'."""
+    (sample,) = write_sample_sessions(WORK / "recordings", scenarios=["signup_success"])
+    timeline = compile_recording(load_recording_file(sample.path))
+    answer = ModelSummary(
+        title="Benchmark",
+        segments=[],
+        key_actions=[],
+        issues=[],
+        summary_outcome=SummaryOutcome(description="Benchmark.", success=True),
+    )
+    run = RunMetadata(
+        model="sleep",
+        prompt_version=load_prompt().version,
+        timeline_hash="bench",
+        timeline_tokens=0,
+        latency_ms=0,
+        focus_area=None,
+    )
+    return gate(answer, timeline, run, focus_area=None)
+
+
+def stand_ins(sleep_seconds: float) -> tuple[list[Any], list[Any]]:
+    template = summary_template()
+
+    @activity.defn(name="compile_timeline")
+    async def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
+        return CompiledTimeline(
+            session_id=request.session_id,
+            timeline_hash=f"bench-{request.session_id}",
+            tokens=100,
+            events=10,
+            duration_ms=1000,
+        )
+
+    @activity.defn(name="summarize_session")
+    async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
+        await asyncio.sleep(sleep_seconds)
+        return template.model_copy(update={"session_id": request.session_id})
+
+    @activity.defn(name="store_summary")
+    async def store_summary(request: StoreSummaryInput) -> StoredSummary:
+        return StoredSummary(
+            team_id=request.team_id,
+            session_id=request.summary.session_id,
+            focus_area=None,
+            has_summary=True,
+            summary_outcome=request.summary.summary_outcome,
+            summary=None,  # keep the child's result small; the real store returns the row
+            updated_at=datetime.now(UTC),
+        )
+
+    return [compile_timeline, store_summary, *BATCH_ACTIVITIES], [summarize_session]
+
+
+async def run_batch(
+    env: WorkflowEnvironment, sessions: int, concurrency: int, sleep_seconds: float
+) -> dict[str, Any]:
+    settings = get_settings().model_copy(
+        update={
+            "task_queue": f"bench-{uuid.uuid4().hex[:8]}",
+            "llm_task_queue": f"bench-llm-{uuid.uuid4().hex[:8]}",
+            "llm_max_concurrent_activities": concurrency,
+        }
+    )
+    pipeline, model = stand_ins(sleep_seconds)
+    team = f"bench-{uuid.uuid4().hex[:8]}"
+    session_ids = [str(uuid.uuid4()) for _ in range(sessions)]
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        main, llm = build_workers(
+            env.client,
+            settings,
+            executor,
+            pipeline_activities=pipeline,
+            model_activities=model,
+        )
+        async with main, llm:
+            started = time.monotonic()
+            handle = await env.client.start_workflow(
+                SummarizeSessionsIndividuallyWorkflow.run,
+                SummarizeSessionsInput(
+                    team_id=team,
+                    session_ids=session_ids,
+                    max_concurrency=concurrency,
+                    llm_task_queue=settings.llm_task_queue,
+                ),
+                id=f"session-batch:{team}:bench",
+                task_queue=settings.task_queue,
+            )
+            result = await handle.result()
+            wall = time.monotonic() - started
+    last = await env.client.get_workflow_handle(handle.id).fetch_history()
+    history_lengths = [*result.history_lengths, len(last.events)]
+    ideal = sessions / concurrency * sleep_seconds
+    return {
+        "sessions": sessions,
+        "concurrency": concurrency,
+        "model_sleep_seconds": sleep_seconds,
+        "summarized": result.summarized,
+        "failed": result.failed,
+        "wall_seconds": round(wall, 2),
+        "ideal_seconds": round(ideal, 2),
+        "ratio": round(wall / ideal, 3),
+        "runs": len(history_lengths),
+        "history_length_per_run": history_lengths,
+        "largest_history_length": max(history_lengths),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--sleep", type=float, default=2.0)
+    parser.add_argument("--big", type=int, default=None, help="also run a batch this large")
+    args = parser.parse_args()
+    configure_logging(get_settings())
+    temporal = Path(sys.executable).parent / "temporal"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal),
+        data_converter=pydantic_data_converter,
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        dev_server_log_level="error",
+    )
+    try:
+        report: dict[str, Any] = {
+            "benchmark": "batch",
+            "stand_ins": "compile_timeline, summarize_session (sleeps), store_summary; "
+            "find_existing_summaries and the workflows are the real ones",
+            "cores": os.cpu_count(),
+            "run": await run_batch(env, args.sessions, args.concurrency, args.sleep),
+        }
+        if args.big:
+            report["big"] = await run_batch(env, args.big, args.concurrency, args.sleep)
+    finally:
+        await env.shutdown()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(0)

@@ -1,0 +1,252 @@
+"""`recap schedule …`: Temporal Schedules that summarize new recordings on an interval."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recap.config import Settings, get_settings
+
+schedule_app = typer.Typer(
+    name="schedule",
+    help="Summarize new recordings on a schedule (Temporal Schedules).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `15m`, `1h30m`, `1d` as a timedelta."""
+    compact = text.replace(" ", "").lower()
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != compact:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 90s, 15m, 1h or 1d")
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds <= 0:
+        raise typer.BadParameter("the duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _exit(code: int) -> None:
+    # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    _exit(code)
+
+
+def _with_client(settings: Settings, action: Callable[..., Awaitable[T]]) -> T:
+    from temporalio.service import RPCError
+
+    from recap.client import connect
+
+    async def go() -> T:
+        return await action(await connect(settings))
+
+    try:
+        return asyncio.run(go())
+    except ConnectionError as error:
+        _fail(str(error))
+    except RPCError as error:
+        _fail(f"Temporal refused: {error.message}")
+    raise AssertionError("unreachable")
+
+
+@schedule_app.command("create")
+def create(
+    schedule_id: Annotated[str, typer.Argument(help="schedule id, e.g. checkout-errors")],
+    every: Annotated[str | None, typer.Option("--every", help="interval, e.g. 15m, 1h, 1d")] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="cron expression, instead of --every")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="posthog or files:DIR (default RECAP_SOURCE)")
+    ] = None,
+    focus: Annotated[str | None, typer.Option("--focus", help="focus area for the model")] = None,
+    min_duration: Annotated[
+        float | None, typer.Option("--min-duration", help="only recordings at least this long (s)")
+    ] = None,
+    min_console_errors: Annotated[
+        int | None,
+        typer.Option("--min-console-errors", help="only recordings with this many console errors"),
+    ] = None,
+    playlist: Annotated[
+        str | None, typer.Option("--playlist", help="only this PostHog playlist (short id)")
+    ] = None,
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", help="summaries in flight per batch")
+    ] = 4,
+    settle_delay: Annotated[
+        str, typer.Option("--settle-delay", help="leave recordings that ended this recently")
+    ] = "5m",
+    lookback: Annotated[
+        str, typer.Option("--lookback", help="how far back the first run looks")
+    ] = "1h",
+    paused: Annotated[bool, typer.Option("--paused", help="create it paused")] = False,
+) -> None:
+    """Create a schedule whose runs hand each newly ended recording to a batch, once."""
+    from recap.schedules import (
+        RecordingFilters,
+        ScheduledSummariesInput,
+        ScheduleOptions,
+        create_schedule,
+    )
+
+    settings = get_settings()
+    if (every is None) == (cron is None):
+        _fail("give exactly one of --every or --cron", 2)
+    if source is not None and source != "posthog" and not source.startswith("files:"):
+        _fail("--source must be 'posthog' or 'files:DIR'", 2)
+    if source and source.startswith("files:"):
+        # The worker resolves the path, possibly from another directory: make it absolute.
+        source = "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
+    options = ScheduleOptions(
+        schedule_id=schedule_id,
+        every=parse_duration(every) if every else None,
+        cron=cron,
+        paused=paused,
+        request=ScheduledSummariesInput(
+            schedule_id=schedule_id,
+            team_id=team or settings.team_id,
+            source=source,
+            filters=RecordingFilters(
+                min_duration_seconds=min_duration,
+                min_console_errors=min_console_errors,
+                playlist=playlist,
+            ),
+            focus_area=focus,
+            max_concurrency=max_concurrency,
+            settle_delay_seconds=parse_duration(settle_delay).total_seconds(),
+            initial_lookback_seconds=parse_duration(lookback).total_seconds(),
+        ),
+    )
+    from temporalio.client import Client, ScheduleAlreadyRunningError
+
+    async def go(client: Client) -> str:
+        try:
+            return await create_schedule(client, settings, options)
+        except ScheduleAlreadyRunningError:
+            _fail(f"schedule {schedule_id} already exists; delete it first or pick another id")
+            raise
+
+    created = _with_client(settings, go)
+    out.print(f"created schedule [bold]{created}[/]", highlight=False)
+    _exit(0)
+
+
+@schedule_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="print the schedules as JSON")] = False,
+) -> None:
+    """List recap's summary schedules with their next and recent runs."""
+    from temporalio.client import Client
+
+    from recap.schedules import ScheduleSummary, list_summary_schedules
+
+    settings = get_settings()
+
+    async def go(client: Client) -> list[ScheduleSummary]:
+        return await list_summary_schedules(client)
+
+    schedules = _with_client(settings, go)
+    if as_json:
+        out.print_json(json.dumps([s.model_dump(mode="json") for s in schedules]))
+        _exit(0)
+    table = Table("schedule", "state", "next run", "last run")
+    for s in schedules:
+        table.add_row(
+            s.schedule_id,
+            "paused" if s.paused else "active",
+            s.next_runs[0].isoformat(timespec="seconds") if s.next_runs else "-",
+            s.recent_runs[-1].isoformat(timespec="seconds") if s.recent_runs else "-",
+        )
+    out.print(table)
+    _exit(0)
+
+
+def _on_handle(schedule_id: str, what: str, action: Callable[..., Awaitable[None]]) -> None:
+    from temporalio.client import Client
+
+    settings = get_settings()
+
+    async def go(client: Client) -> None:
+        await action(client.get_schedule_handle(schedule_id))
+
+    _with_client(settings, go)
+    out.print(f"{what} schedule [bold]{schedule_id}[/]", highlight=False)
+    _exit(0)
+
+
+@schedule_app.command("pause")
+def pause(
+    schedule_id: Annotated[str, typer.Argument(help="schedule id")],
+    resume: Annotated[bool, typer.Option("--resume", help="unpause instead")] = False,
+) -> None:
+    """Pause a schedule (or resume it with --resume); the watermark is kept."""
+    from temporalio.client import ScheduleHandle
+
+    async def act(handle: ScheduleHandle) -> None:
+        if resume:
+            await handle.unpause(note="resumed with recap schedule pause --resume")
+        else:
+            await handle.pause(note="paused with recap schedule pause")
+
+    _on_handle(schedule_id, "resumed" if resume else "paused", act)
+
+
+@schedule_app.command("trigger")
+def trigger(schedule_id: Annotated[str, typer.Argument(help="schedule id")]) -> None:
+    """Run a schedule now (even when paused); it starts from the stored watermark."""
+    from temporalio.client import ScheduleHandle
+
+    async def act(handle: ScheduleHandle) -> None:
+        await handle.trigger()
+
+    _on_handle(schedule_id, "triggered", act)
+
+
+@schedule_app.command("delete")
+def delete(
+    schedule_id: Annotated[str, typer.Argument(help="schedule id")],
+    forget: Annotated[
+        bool,
+        typer.Option(
+            "--forget", help="also drop its watermark (a new schedule of this id starts over)"
+        ),
+    ] = False,
+) -> None:
+    """Delete a schedule; running batches finish."""
+    from temporalio.client import ScheduleHandle
+
+    async def act(handle: ScheduleHandle) -> None:
+        await handle.delete()
+        if forget:
+            from recap.store.watermarks import watermarks_for
+
+            watermarks_for(get_settings().resolved_database_url).forget(schedule_id)
+
+    _on_handle(schedule_id, "deleted", act)
