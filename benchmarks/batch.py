@@ -177,6 +177,9 @@ async def main() -> None:
     parser.add_argument("--sleep", type=float, default=2.0)
     parser.add_argument("--big", type=int, default=None, help="also run a batch this large")
     args = parser.parse_args()
+    # The dev server prints its banner to the stdout it inherits: keep ours for the JSON.
+    report_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     configure_logging(get_settings())
     temporal = Path(sys.executable).parent / "temporal"
     env = await WorkflowEnvironment.start_local(
@@ -197,7 +200,8 @@ async def main() -> None:
             report["big"] = await run_batch(env, args.big, args.concurrency, args.sleep)
     finally:
         await env.shutdown()
-    print(json.dumps(report, indent=2))
+    report_out.write(json.dumps(report, indent=2) + "\n")
+    report_out.flush()
 
 
 if __name__ == "__main__":
