@@ -70,3 +70,25 @@ def test_posthog_stream_benchmark_compares_streamed_and_local_compiles(tmp_path:
     assert report["snapshot_requests"] >= 1
     assert report["same_timeline"] is True
     assert report["peak_rss_stream_over_local"] > 0
+
+
+def test_batch_benchmark_reports_wall_time_against_the_ideal() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "batch.py"),
+            *("--sessions", "10", "--concurrency", "5", "--sleep", "0.5"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    report = json.loads(completed.stdout)
+    run = report["run"]
+    assert (run["sessions"], run["summarized"], run["failed"]) == (10, 10, 0)
+    assert run["ideal_seconds"] == 1.0
+    assert run["wall_seconds"] >= run["ideal_seconds"]
+    assert abs(run["ratio"] - run["wall_seconds"] / run["ideal_seconds"]) < 0.01
+    assert run["largest_history_length"] > 0
