@@ -92,3 +92,19 @@ def test_batch_benchmark_reports_wall_time_against_the_ideal() -> None:
     assert run["wall_seconds"] >= run["ideal_seconds"]
     assert abs(run["ratio"] - run["wall_seconds"] / run["ideal_seconds"]) < 0.01
     assert run["largest_history_length"] > 0
+
+
+def test_cluster_benchmark_reports_time_and_memory() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "clusters.py"), "--sessions", "300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    report = json.loads(completed.stdout)
+    assert report["sessions"] == 300
+    assert report["clusters"] > 0 and report["occurrences"] > report["clusters"]
+    assert report["total_s"] > 0 and report["peak_rss_mib"] > 0
+    assert report["ids_stable_on_rerun"] is True
