@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.batch import BATCH_ACTIVITIES
+from activities.clusters import CLUSTER_MODEL_ACTIVITIES, CLUSTER_PIPELINE_ACTIVITIES
 from activities.schedule import SCHEDULE_ACTIVITIES
 from activities.summary import MODEL_ACTIVITIES, PIPELINE_ACTIVITIES
 from recap.client import connect
@@ -43,8 +44,9 @@ def build_workers(
         *PIPELINE_ACTIVITIES,
         *BATCH_ACTIVITIES,
         *SCHEDULE_ACTIVITIES,
+        *CLUSTER_PIPELINE_ACTIVITIES,
     ),
-    model_activities: Sequence[Callable[..., Any]] = MODEL_ACTIVITIES,
+    model_activities: Sequence[Callable[..., Any]] = (*MODEL_ACTIVITIES, *CLUSTER_MODEL_ACTIVITIES),
 ) -> list[Worker]:
     """The main worker and the model worker (benchmarks pass same-named stand-ins)."""
     with warnings.catch_warnings():

@@ -260,7 +260,11 @@ def _read_session_ids(values: list[str]) -> list[str]:
     ids: list[str] = []
     for value in values:
         path = Path(value).expanduser()
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # e.g. a long comma-separated list is no file name at all
+            is_file = False
+        if is_file:
             lines = path.read_text(encoding="utf-8").splitlines()
             ids.extend(line.strip() for line in lines if line.strip() and not line.startswith("#"))
         else:
@@ -496,9 +500,12 @@ def batch_cancel(
 
 
 def _register_subcommands() -> None:
+    from recap.cli_clusters import clusters_app, similar
     from recap.cli_schedule import schedule_app
 
     app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
+    app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")
+    app.command("similar")(similar)
 
 
 _register_subcommands()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client, WorkflowFailureError
@@ -13,9 +14,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from recap.config import Settings
-from recap.naming import batch_workflow_id, summary_workflow_id
+from recap.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
 
 if TYPE_CHECKING:
+    from workflows.cluster_errors import ClusterProgress
     from workflows.summarize_sessions import BatchProgress
 
 
@@ -152,3 +154,51 @@ async def batch_is_running(client: Client, workflow_id: str) -> bool:
 async def cancel_batch(client: Client, workflow_id: str) -> None:
     """Stops starting new sessions; summaries already running finish (others may share them)."""
     await client.get_workflow_handle(workflow_id).cancel()
+
+
+async def start_clustering(
+    client: Client,
+    settings: Settings,
+    *,
+    team_id: str,
+    session_ids: list[str] | None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    focus_area: str | None = None,
+    source: str | None = None,
+    max_concurrency: int | None = None,
+    max_named_clusters: int | None = None,
+) -> str:
+    """Starts a ClusterErrorsWorkflow and returns its workflow id."""
+    from workflows.cluster_errors import ClusterErrorsInput, ClusterErrorsWorkflow
+
+    workflow_id = cluster_workflow_id(team_id, uuid.uuid4().hex[:12])
+    request = ClusterErrorsInput(
+        team_id=team_id,
+        session_ids=session_ids,
+        date_from=date_from,
+        date_to=date_to,
+        focus_area=focus_area,
+        source=source,
+        max_concurrency=max_concurrency or settings.batch_max_concurrency,
+        llm_task_queue=settings.llm_task_queue,
+    )
+    if max_named_clusters is not None:
+        request.max_named_clusters = max_named_clusters
+    what = f"{len(session_ids)} sessions" if session_ids is not None else "stored sessions"
+    await client.start_workflow(
+        ClusterErrorsWorkflow.run,
+        request,
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        static_summary=f"Cluster the errors of {what} of team {team_id}",
+    )
+    return workflow_id
+
+
+async def clustering_progress(client: Client, workflow_id: str) -> ClusterProgress:
+    """The latest run's progress (extraction continues as new, so no run id is pinned)."""
+    from workflows.cluster_errors import ClusterErrorsWorkflow
+
+    handle = client.get_workflow_handle_for(ClusterErrorsWorkflow.run, workflow_id)
+    return await handle.query(ClusterErrorsWorkflow.progress)

@@ -33,3 +33,8 @@ def summary_workflow_id(team_id: str, session_id: str, focus_area: str | None = 
 def batch_workflow_id(team_id: str, batch_key: str) -> str:
     """One batch of session summaries; `batch_key` tells batches of one team apart."""
     return f"session-batch:{team_id}:{batch_key}"
+
+
+def cluster_workflow_id(team_id: str, run_key: str) -> str:
+    """One error-clustering run; `run_key` tells a team's runs apart."""
+    return f"error-clusters:{team_id}:{run_key}"

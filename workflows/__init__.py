@@ -1,5 +1,6 @@
 """recap's deterministic Temporal workflows."""
 
+from workflows.cluster_errors import ClusterErrorsWorkflow
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 from workflows.summarize_session import SummarizeSessionWorkflow
 from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
@@ -8,10 +9,12 @@ ALL_WORKFLOWS = (
     SummarizeSessionWorkflow,
     SummarizeSessionsIndividuallyWorkflow,
     ScheduledSummariesWorkflow,
+    ClusterErrorsWorkflow,
 )
 
 __all__ = [
     "ALL_WORKFLOWS",
+    "ClusterErrorsWorkflow",
     "ScheduledSummariesWorkflow",
     "SummarizeSessionWorkflow",
     "SummarizeSessionsIndividuallyWorkflow",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from alembic.config import Config
 from pydantic import BaseModel
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from recap.llm.schema import SessionSummary, SummaryOutcome
@@ -79,9 +79,17 @@ class SummaryStore:
             config.set_main_option(
                 "script_location", str(files("recap.store").joinpath("migrations"))
             )
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            for attempt in (1, 2):
+                try:
+                    with self.engine.begin() as connection:
+                        config.attributes["connection"] = connection
+                        command.upgrade(config, "head")
+                    break
+                except DBAPIError as error:
+                    # Another process migrated the same database at the same moment: its
+                    # tables exist now, and a second upgrade finds nothing left to do.
+                    if attempt == 2 or "already exists" not in str(error):
+                        raise
             self._migrated = True
 
     def _session(self) -> Session:
@@ -222,7 +230,15 @@ class SummaryStore:
         return found
 
 
-@cache
+_STORES: dict[str, SummaryStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
 def store_for(database_url: str) -> SummaryStore:
-    """One store (engine and pool) per database per process."""
-    return SummaryStore(database_url)
+    """One store (engine and pool) per database per process, even when activities on
+    several threads ask for it at once."""
+    with _STORES_LOCK:
+        store = _STORES.get(database_url)
+        if store is None:
+            store = _STORES[database_url] = SummaryStore(database_url)
+        return store

@@ -1,0 +1,316 @@
+"""`recap clusters …` and `recap similar`: error clusters across a team's sessions, and the
+sessions most like a given one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recap.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from recap.clustering.models import ErrorCluster
+
+clusters_app = typer.Typer(
+    name="clusters",
+    help="Group errors across sessions into named clusters (a Temporal workflow).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def _exit(code: int) -> None:
+    # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    _exit(code)
+
+
+def _reject(message: str, code: int = 1) -> None:
+    """Fail a command that never started temporalio: a normal exit, safe in-process."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@clusters_app.command("run")
+def clusters_run(
+    sessions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sessions",
+            help="a file of session ids (one a line) or ids separated by commas; without it, "
+            "the team's stored sessions (see --since)",
+        ),
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            formats=_DATE_FORMATS,
+            help="without --sessions: stored sessions from this date on (UTC)",
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            "--until",
+            formats=_DATE_FORMATS,
+            help="without --sessions: stored sessions before this date (UTC)",
+        ),
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="posthog or files:DIR, for sessions without a stored timeline"
+        ),
+    ] = None,
+    focus: Annotated[
+        str | None, typer.Option("--focus", help="focus area: steers names, picks summaries")
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=1000, help="sessions extracted at once"),
+    ] = None,
+    max_named: Annotated[
+        int | None,
+        typer.Option("--max-named", min=0, max=1000, help="model calls at most (default 20)"),
+    ] = None,
+) -> None:
+    """Cluster the errors of the given sessions with the team's earlier ones, name new
+    clusters, and show progress (Ctrl-C detaches; the workflow keeps running)."""
+    from recap.cli import _absolute_source, _read_session_ids
+
+    settings = get_settings()
+    session_ids: list[str] | None = None
+    if sessions:
+        session_ids = _read_session_ids(sessions)
+        if not session_ids:
+            _reject("no session ids found in --sessions", 2)
+            return
+    source = _absolute_source(source)
+    from recap.logging import configure_logging
+
+    configure_logging(settings)
+    from recap.client import connect, start_clustering
+
+    async def go() -> str:
+        client = await connect(settings)
+        return await start_clustering(
+            client,
+            settings,
+            team_id=team or settings.team_id,
+            session_ids=session_ids,
+            date_from=_utc(since),
+            date_to=_utc(until),
+            focus_area=focus,
+            source=source,
+            max_concurrency=concurrency,
+            max_named_clusters=max_named,
+        )
+
+    try:
+        workflow_id = _run(go)
+    except ConnectionError as error:
+        _fail(str(error))
+        return
+    what = f"{len(session_ids)} sessions" if session_ids is not None else "stored sessions"
+    err.print(f"started error clustering {workflow_id} ({what})", highlight=False)
+    try:
+        code = _run(lambda: _watch(settings, workflow_id))
+    except KeyboardInterrupt:
+        err.print(
+            f"detached; {workflow_id} keeps running. See its clusters with `recap clusters list`.",
+            highlight=False,
+        )
+        _exit(0)
+        return
+    except ConnectionError as error:
+        _fail(str(error))
+        return
+    _exit(code)
+
+
+async def _watch(settings: Settings, workflow_id: str) -> int:
+    """Shows the run's progress until it ends; the exit code says whether it completed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from recap.client import batch_is_running, clustering_progress, connect
+
+    client = await connect(settings)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("sessions", total=None, counts="")
+        while True:
+            progress = await clustering_progress(client, workflow_id)
+            naming = f", {progress.named}/{progress.to_name} named" if progress.to_name else ""
+            bar.update(
+                task,
+                description=progress.status,
+                total=progress.total,
+                completed=progress.done,
+                counts=f"{progress.failed} failed, {progress.occurrences} errors, "
+                f"{progress.clusters} clusters{naming}",
+            )
+            if not await batch_is_running(client, workflow_id):
+                break
+            await asyncio.sleep(1.0)
+    progress = await clustering_progress(client, workflow_id)
+    for failure in progress.failures:
+        out.print(
+            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
+            highlight=False,
+        )
+    out.print(
+        f"{workflow_id}: {progress.status}, {progress.clusters} clusters "
+        f"({progress.named} named); see them with `recap clusters list`",
+        highlight=False,
+    )
+    return 0 if progress.status == "completed" else 1
+
+
+def _cluster_json(cluster: ErrorCluster) -> dict[str, Any]:
+    return {
+        "id": cluster.cluster_id,
+        "title": cluster.title,
+        "impact": cluster.impact,
+        "severity": cluster.severity,
+        "kind": cluster.kind.value,
+        "occurrences": cluster.occurrences,
+        "sessions_affected": cluster.sessions_affected,
+        "failed_ratio": cluster.failed_ratio,
+        "session_ids": cluster.session_ids,
+        "sample_messages": cluster.sample_messages,
+        "fingerprints": cluster.fingerprints,
+    }
+
+
+@clusters_app.command("list")
+def clusters_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print the clusters as JSON")] = False,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+) -> None:
+    """The team's error clusters, most affected sessions first (from the store)."""
+    from recap.clustering.store import clusters_for
+
+    settings = get_settings()
+    found = clusters_for(settings.resolved_database_url).load_clusters(team or settings.team_id)
+    found = sorted(found, key=lambda cluster: (-cluster.sessions_affected, cluster.cluster_id))
+    if as_json:
+        sys.stdout.write(json.dumps([_cluster_json(c) for c in found], indent=2) + "\n")
+        return
+    if not found:
+        out.print("no error clusters yet; run `recap clusters run --sessions …` first")
+        return
+    table = Table("id", "title", "severity", "kind", "sessions", "occurrences", "failed")
+    for cluster in found:
+        failed = "" if cluster.failed_ratio is None else f"{cluster.failed_ratio:.0%}"
+        title = cluster.title or (cluster.sample_messages[0] if cluster.sample_messages else "")
+        table.add_row(
+            cluster.cluster_id,
+            title if cluster.title else f"[dim]{title}[/]",
+            cluster.severity or "",
+            cluster.kind.value,
+            str(cluster.sessions_affected),
+            str(cluster.occurrences),
+            failed,
+        )
+    out.print(table)
+
+
+def similar(
+    session_id: Annotated[str, typer.Argument(help="the session to find neighbours of")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the matches as JSON")] = False,
+    team: Annotated[
+        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="how many")] = 5,
+) -> None:
+    """The team's stored sessions most like SESSION_ID (summaries, timelines and errors)."""
+    from recap.clustering.similar import session_document, similar_sessions
+    from recap.clustering.store import clusters_for
+    from recap.store.repository import store_for
+    from recap.store.session_index import SessionIndex
+
+    settings = get_settings()
+    team_id = team or settings.team_id
+    store = store_for(settings.resolved_database_url)
+    index = SessionIndex(store)
+    summaries = index.summaries(team_id)
+    fingerprints: dict[str, list[str]] = {}
+    for occurrence in clusters_for(settings.resolved_database_url).load_occurrences(team_id):
+        fingerprints.setdefault(occurrence.session_id, []).append(occurrence.fingerprint)
+    documents: dict[str, str] = {}
+    for each in index.session_ids(team_id):
+        summary = summaries.get(each)
+        stored = index.latest_timeline(team_id, each, summary)
+        documents[each] = session_document(
+            summary, stored.timeline if stored else None, fingerprints.get(each, [])
+        )
+    if session_id not in documents:
+        _reject(
+            f"session {session_id} has no stored timeline or summary for team {team_id}; "
+            f"run `recap summarize {session_id}` or `recap clusters run --sessions {session_id}`",
+            2,
+        )
+        return
+    matches = similar_sessions(session_id, documents, top_n=top)
+    if as_json:
+        rows = [
+            {
+                "session_id": match.session_id,
+                "score": round(match.score, 4),
+                "title": summaries[match.session_id].title
+                if match.session_id in summaries
+                else None,
+            }
+            for match in matches
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not matches:
+        out.print(f"no stored session of team {team_id} resembles {session_id}", highlight=False)
+        return
+    table = Table("session", "score", "title")
+    for match in matches:
+        summary = summaries.get(match.session_id)
+        table.add_row(match.session_id, f"{match.score:.2f}", summary.title if summary else "")
+    out.print(table)
