@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from recap.cli_support import err, out
+from recap.cli_support import exit_now as _exit
+from recap.cli_support import fail as _fail
+from recap.cli_support import reject as _reject
+from recap.cli_support import run_async as _run
 from recap.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -26,33 +28,8 @@ clusters_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
-T = TypeVar("T")
 _DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-
-
-def _exit(code: int) -> None:
-    # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    _exit(code)
-
-
-def _reject(message: str, code: int = 1) -> None:
-    """Fail a command that never started temporalio: a normal exit, safe in-process."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _run(factory: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(factory())  # type: ignore[arg-type]
 
 
 def _utc(value: datetime | None) -> datetime | None:

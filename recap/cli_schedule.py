@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from recap.cli_support import exit_now as _exit
+from recap.cli_support import fail as _fail
+from recap.cli_support import out
 from recap.config import Settings, get_settings
 
 schedule_app = typer.Typer(
@@ -24,8 +24,6 @@ schedule_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
 T = TypeVar("T")
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
@@ -42,18 +40,6 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise typer.BadParameter("the duration must be positive")
     return timedelta(seconds=seconds)
-
-
-def _exit(code: int) -> None:
-    # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    _exit(code)
 
 
 def _with_client(settings: Settings, action: Callable[..., Awaitable[T]]) -> T:

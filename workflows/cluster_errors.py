@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError
+
+from workflows.failures import SessionFailure, failure_type
 
 with workflow.unsafe.imports_passed_through():
     from activities.clusters import (
@@ -37,12 +39,6 @@ with workflow.unsafe.imports_passed_through():
 
 TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)
 STATUS = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
-
-
-class SessionFailure(BaseModel):
-    session_id: str
-    error_type: str
-    error: str
 
 
 class ExtractionCounts(BaseModel):
@@ -96,16 +92,6 @@ class ClusterProgress(BaseModel):
     failures: list[SessionFailure]
     # The history length of each earlier run when it continued as new.
     history_lengths: list[int]
-
-
-def _failure_type(error: BaseException) -> tuple[str, str]:
-    """The typed reason behind an activity's failure, e.g. `recording_not_found`."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return cause.type, cause.message
-        cause = cause.cause if isinstance(cause, FailureError) else None
-    return "activity_failed", str(error)
 
 
 @workflow.defn(name="ClusterErrorsWorkflow")
@@ -305,7 +291,7 @@ class ClusterErrorsWorkflow:
                 summary=f"extract the errors of {session_id}",
             )
         except ActivityError as error:
-            error_type, message = _failure_type(error)
+            error_type, message = failure_type(error, "activity_failed")
             self._counts.failed += 1
             self._failures.append(
                 SessionFailure(session_id=session_id, error_type=error_type, error=message)

@@ -16,11 +16,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import (
     ActivityError,
-    ApplicationError,
     ChildWorkflowError,
-    FailureError,
     WorkflowAlreadyStartedError,
 )
+
+from workflows.failures import SessionFailure, failure_type
 
 with workflow.unsafe.imports_passed_through():
     from activities.batch import (
@@ -36,12 +36,6 @@ with workflow.unsafe.imports_passed_through():
 
 TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)
 STATUS = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
-
-
-class SessionFailure(BaseModel):
-    session_id: str
-    error_type: str
-    error: str
 
 
 class BatchCounts(BaseModel):
@@ -81,16 +75,6 @@ class BatchProgress(BaseModel):
     failures: list[SessionFailure]
     # The history length of each earlier run when it continued as new.
     history_lengths: list[int]
-
-
-def _failure_type(error: BaseException) -> tuple[str, str]:
-    """The typed reason behind a child's failure, e.g. `recording_not_found`."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return cause.type, cause.message
-        cause = cause.cause if isinstance(cause, FailureError) else None
-    return "workflow_failed", str(error)
 
 
 @workflow.defn(name="SummarizeSessionsIndividuallyWorkflow")
@@ -287,7 +271,7 @@ class SummarizeSessionsIndividuallyWorkflow:
                 return
             self._record(SessionOutcome(session_id=session_id, status="summarized"))
         except (ChildWorkflowError, ActivityError) as error:
-            error_type, message = _failure_type(error)
+            error_type, message = failure_type(error, "workflow_failed")
             self._record(
                 SessionOutcome(
                     session_id=session_id, status="failed", error_type=error_type, error=message

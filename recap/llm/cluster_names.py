@@ -6,11 +6,9 @@ and samples are code's, and are never taken back from the answer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from string import Template
 from typing import Any, Literal
 
@@ -20,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from recap.clustering.models import ErrorCluster
 from recap.llm.client import ChatModel, MalformedModelOutput
 from recap.llm.gate import _clean, _words
-from recap.llm.prompts import _neutralize
+from recap.llm.prompts import _neutralize, read_templates
 
 PROMPT_NAME = "name_cluster"
 _TEMPLATE_FILES = ("system.md", "user.md", "example_output.json")
@@ -66,18 +64,12 @@ class ClusterPrompt:
 
 @cache
 def load_cluster_prompt() -> ClusterPrompt:
-    root = files("prompts").joinpath(PROMPT_NAME)
-    texts = {filename: root.joinpath(filename).read_text("utf-8") for filename in _TEMPLATE_FILES}
-    digest = hashlib.sha256()
-    for filename in _TEMPLATE_FILES:
-        digest.update(filename.encode())
-        digest.update(b"\0")
-        digest.update(texts[filename].encode())
+    texts, version = read_templates(PROMPT_NAME, _TEMPLATE_FILES)
     return ClusterPrompt(
         system=texts["system.md"],
         user=Template(texts["user.md"]),
         example_output=json.loads(texts["example_output.json"]),
-        version=f"{PROMPT_NAME}@{digest.hexdigest()[:12]}",
+        version=version,
     )
 
 

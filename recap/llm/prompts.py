@@ -33,15 +33,22 @@ class PromptTemplates:
     version: str
 
 
-@cache
-def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
+def read_templates(name: str, filenames: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The files of one folder under `prompts/`, and its version: `name@` and the first 12
+    hex of a sha256 over the file names and texts, so any wording change is a new version."""
     root = files("prompts").joinpath(name)
-    texts = {filename: root.joinpath(filename).read_text("utf-8") for filename in _TEMPLATE_FILES}
+    texts = {filename: root.joinpath(filename).read_text("utf-8") for filename in filenames}
     digest = hashlib.sha256()
-    for filename in _TEMPLATE_FILES:
+    for filename in filenames:
         digest.update(filename.encode())
         digest.update(b"\0")
         digest.update(texts[filename].encode())
+    return texts, f"{name}@{digest.hexdigest()[:12]}"
+
+
+@cache
+def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
+    texts, version = read_templates(name, _TEMPLATE_FILES)
     return PromptTemplates(
         name=name,
         system=texts["system.md"],
@@ -49,7 +56,7 @@ def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
         focus=Template(texts["focus.md"]),
         context=Template(texts["context.md"]),
         example_output=json.loads(texts["example_output.json"]),
-        version=f"{name}@{digest.hexdigest()[:12]}",
+        version=version,
     )
 
 

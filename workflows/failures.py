@@ -1,0 +1,24 @@
+"""Per-session failures as fan-out workflows report them: the typed reason, found on the
+failure's cause chain."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from temporalio.exceptions import ApplicationError, FailureError
+
+
+class SessionFailure(BaseModel):
+    session_id: str
+    error_type: str
+    error: str
+
+
+def failure_type(error: BaseException, fallback: str) -> tuple[str, str]:
+    """The typed reason behind a child's or an activity's failure, e.g.
+    `recording_not_found`, and its message; `fallback` when nothing on the chain is typed."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type:
+            return cause.type, cause.message
+        cause = cause.cause if isinstance(cause, FailureError) else None
+    return fallback, str(error)
