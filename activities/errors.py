@@ -25,6 +25,7 @@ NON_RETRYABLE_TYPES = (
     "posthog_bad_response",
     "posthog_redirect",
     "invalid_recording",
+    "no_events_or_too_short",
     "source_unavailable",
     "timeline_missing",
     "summary_invalid",

@@ -158,9 +158,13 @@ def worker() -> None:
 
 
 async def _serve_until_signal(stack_settings: Settings) -> None:
-    from recap.embedded import EmbeddedStack
+    from recap.api.server import api_url, serve_api
+    from recap.embedded import EmbeddedStack, ensure_port_free
     from worker import run_worker
 
+    ensure_port_free(
+        stack_settings.api_host, stack_settings.api_port, "the recap API", "RECAP_API_PORT"
+    )
     stack = EmbeddedStack(stack_settings)
     with err.status("starting the Temporal dev server and the local model server…"):
         await stack.start()
@@ -169,22 +173,26 @@ async def _serve_until_signal(stack_settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     worker_task = asyncio.create_task(run_worker(stack_settings, stop))
+    api_task = asyncio.create_task(serve_api(stack_settings, stop))
     out.print("[bold green]recap dev is running[/]")
     out.print(f"  Temporal:      {stack_settings.temporal_address}")
     out.print(f"  Temporal UI:   {stack_settings.temporal_ui_url}")
     out.print(f"  Model server:  {stack_settings.effective_llm_base_url}")
+    out.print(f"  API:           {api_url(stack_settings)}/docs  (keys: `recap keys create`)")
     out.print(f"  Task queue:    {stack_settings.task_queue}")
     out.print(f"  Database:      {stack_settings.resolved_database_url}")
     out.print("Press Ctrl+C to stop.", style="dim")
     try:
-        await worker_task
+        await asyncio.gather(worker_task, api_task)
     finally:
+        stop.set()
         stack.stop()
 
 
 @app.command()
 def dev() -> None:
-    """Run the embedded stack in the foreground: Temporal (with UI), model server, worker."""
+    """Run the embedded stack in the foreground: Temporal (with UI), model server, worker,
+    API."""
     from recap.embedded import EmbeddedStackError
 
     settings = get_settings()
@@ -196,6 +204,17 @@ def dev() -> None:
     except (EmbeddedStackError, ConnectionError) as error:
         _fail(str(error))
     _exit(0)
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (RECAP_API_HOST:RECAP_API_PORT) against Temporal and the store."""
+    from recap.api.server import run_api
+    from recap.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    run_api(settings)
 
 
 @app.command()
@@ -477,11 +496,13 @@ def batch_cancel(
 
 def _register_subcommands() -> None:
     from recap.cli_clusters import clusters_app, similar
+    from recap.cli_keys import keys_app
     from recap.cli_schedule import schedule_app
 
     app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
     app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")
     app.command("similar")(similar)
+    app.add_typer(keys_app, name="keys", help="API keys: create, list, revoke")
 
 
 _register_subcommands()

@@ -242,34 +242,21 @@ def similar(
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="how many")] = 5,
 ) -> None:
     """The team's stored sessions most like SESSION_ID (summaries, timelines and errors)."""
-    from recap.clustering.similar import session_document, similar_sessions
-    from recap.clustering.store import clusters_for
+    from recap.clustering.similar import UnknownSession, similar_in_team
     from recap.store.repository import store_for
-    from recap.store.session_index import SessionIndex
 
     settings = get_settings()
     team_id = team or settings.team_id
     store = store_for(settings.resolved_database_url)
-    index = SessionIndex(store)
-    summaries = index.summaries(team_id)
-    fingerprints: dict[str, list[str]] = {}
-    for occurrence in clusters_for(settings.resolved_database_url).load_occurrences(team_id):
-        fingerprints.setdefault(occurrence.session_id, []).append(occurrence.fingerprint)
-    documents: dict[str, str] = {}
-    for each in index.session_ids(team_id):
-        summary = summaries.get(each)
-        stored = index.latest_timeline(team_id, each, summary)
-        documents[each] = session_document(
-            summary, stored.timeline if stored else None, fingerprints.get(each, [])
-        )
-    if session_id not in documents:
+    try:
+        matches, summaries = similar_in_team(store, team_id, session_id, top_n=top)
+    except UnknownSession as error:
         _reject(
-            f"session {session_id} has no stored timeline or summary for team {team_id}; "
-            f"run `recap summarize {session_id}` or `recap clusters run --sessions {session_id}`",
+            f"{error}; run `recap summarize {session_id}` or "
+            f"`recap clusters run --sessions {session_id}`",
             2,
         )
         return
-    matches = similar_sessions(session_id, documents, top_n=top)
     if as_json:
         rows = [
             {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import Literal
 
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -14,11 +14,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from recap.config import Settings
+from recap.jobs import BatchProgress, ClusterProgress
 from recap.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
 
-if TYPE_CHECKING:
-    from workflows.cluster_errors import ClusterProgress
-    from workflows.summarize_sessions import BatchProgress
+TemporalClient = Client
 
 
 async def connect(settings: Settings) -> Client:
@@ -202,3 +201,47 @@ async def clustering_progress(client: Client, workflow_id: str) -> ClusterProgre
 
     handle = client.get_workflow_handle_for(ClusterErrorsWorkflow.run, workflow_id)
     return await handle.query(ClusterErrorsWorkflow.progress)
+
+
+async def batch_result(
+    client: Client, workflow_id: str, wait_seconds: float
+) -> BatchProgress | None:
+    """The batch's final progress once it ends (across continue-as-new runs), or None when
+    it is still running after `wait_seconds`; it goes on running either way."""
+    from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+
+    handle = client.get_workflow_handle_for(SummarizeSessionsIndividuallyWorkflow.run, workflow_id)
+    try:
+        return await asyncio.wait_for(asyncio.shield(handle.result()), wait_seconds)
+    except TimeoutError:
+        return None
+
+
+JobKind = Literal["session_summaries", "error_clusters"]
+
+
+async def job_progress(
+    client: Client, workflow_id: str
+) -> tuple[JobKind, BatchProgress | ClusterProgress] | None:
+    """The progress of a batch or clustering job, from its workflow's query; None when
+    there is no such job."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    if description.workflow_type == "SummarizeSessionsIndividuallyWorkflow":
+        return "session_summaries", await batch_progress(client, workflow_id)
+    if description.workflow_type == "ClusterErrorsWorkflow":
+        return "error_clusters", await clustering_progress(client, workflow_id)
+    return None
+
+
+async def check_temporal(client: Client, within_seconds: float = 5.0) -> None:
+    """Raises when the Temporal frontend does not answer a health check in time."""
+    healthy = await client.service_client.check_health(timeout=timedelta(seconds=within_seconds))
+    if not healthy:
+        raise ConnectionError("Temporal answered its health check with NOT_SERVING")

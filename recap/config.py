@@ -72,6 +72,14 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # `?wait=true` waits at most this long for a batch or a single summary.
+    api_wait_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
+    api_max_body_bytes: int = Field(default=128 * 1024, ge=1024)
+    # Per key, as PostHog limits its API: a burst allowance and a sustained one.
+    api_rate_burst_per_minute: int = Field(default=480, ge=1)
+    api_rate_sustained_per_hour: int = Field(default=4800, ge=1)
+    # The recording listing reads at most this many recordings from the source.
+    api_list_scan_limit: int = Field(default=10_000, ge=1)
 
     # The embedded stack (`recap dev` / `recap demo`).
     temporal_ui_port: int = 8233

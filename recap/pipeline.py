@@ -13,7 +13,7 @@ from recap.config import Settings, get_settings
 from recap.llm.client import ChatModel
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
-from recap.sources.base import RecordingNotFound, SnapshotSource
+from recap.sources.base import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
 from recap.sources.files import DirectorySource
 from recap.sources.posthog import PostHogConfig, PostHogSource, ProgressHook
 from recap.store.repository import StoredSummary, SummaryStore
@@ -82,6 +82,13 @@ def compile_session(
             f"recording file for {session_id} holds session {recording.session_id}"
         )
     full = compile_timeline(recording, config)
+    minimum_ms = (config or TimelineConfig()).min_session_ms
+    if not full.events or full.session.duration_ms < minimum_ms:
+        raise NoEventsOrTooShort(
+            f"recording {session_id} has {len(full.events)} events over "
+            f"{full.session.duration_ms} ms: nothing to summarize (at least {minimum_ms} ms "
+            "with events are needed)"
+        )
     timeline = budget_timeline(full, max_tokens)
     text = render_timeline(timeline)
     tokens = count_tokens(text)

@@ -8,9 +8,10 @@ with the script used up it answers a default completion. It records every reques
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,8 @@ class ChatServer(ThreadingHTTPServer):
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.release = threading.Event()  # ends slow replies at teardown
+        # Answers requests the script does not cover; None: a default completion.
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
 
     @property
     def base_url(self) -> str:
@@ -90,7 +93,12 @@ class _ChatHandler(BaseHTTPRequestHandler):
                 "body": json.loads(raw),
             }
         )
-        reply = self.server.replies.popleft() if self.server.replies else Reply()
+        if self.server.replies:
+            reply = self.server.replies.popleft()
+        elif self.server.responder is not None:
+            reply = self.server.responder(self.server.requests[-1]["body"])
+        else:
+            reply = Reply()
         if reply.drop:
             self.close_connection = True
             return
@@ -116,6 +124,35 @@ class _ChatHandler(BaseHTTPRequestHandler):
 def reply_with(content: str) -> Reply:
     """A 200 completion whose message is `content`."""
     return Reply(body=completion_body(content))
+
+
+_REF = re.compile(r"\be(\d+)\b")
+
+
+def grounded_reply(body: dict[str, Any]) -> Reply:
+    """A schema-valid summary that cites the first two refs of the timeline in the prompt,
+    the way a model that reads its input would: the gate keeps it. Cluster-naming requests
+    get a name."""
+    prompt = "\n".join(
+        str(message.get("content", ""))
+        for message in body.get("messages", [])
+        if message.get("role") == "user"
+    )
+    schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    if "impact" in schema.get("properties", {}):  # an error cluster's name
+        name = {"title": "Requests fail", "impact": "Users cannot finish.", "severity": "high"}
+        return Reply(body=completion_body(json.dumps(name)))
+    refs = list(dict.fromkeys(f"e{number}" for number in _REF.findall(prompt)))[:2]
+    answer = {
+        "title": "The user browsed the site",
+        "segments": [],
+        "key_actions": [
+            {"ref": ref, "description": "Acted on the page", "flags": []} for ref in refs
+        ],
+        "issues": [],
+        "summary_outcome": {"description": "The user browsed the pages.", "success": True},
+    }
+    return Reply(body=completion_body(json.dumps(answer)))
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-from workflows.failures import SessionFailure, failure_type
+from recap.jobs import ClusterProgress, SessionFailure
+from workflows.failures import failure_type
 
 with workflow.unsafe.imports_passed_through():
     from activities.clusters import (
@@ -73,25 +74,6 @@ class ClusterErrorsInput(BaseModel):
     counts: ExtractionCounts = Field(default_factory=ExtractionCounts)
     failures: list[SessionFailure] = Field(default_factory=list)
     history_lengths: list[int] = Field(default_factory=list)
-
-
-class ClusterProgress(BaseModel):
-    status: str
-    total: int
-    done: int
-    extracted: int
-    failed: int
-    in_flight: int
-    occurrences: int
-    compiled: int
-    clusters: int
-    to_name: int
-    named: int
-    naming_failed: int
-    cluster_ids: list[str]
-    failures: list[SessionFailure]
-    # The history length of each earlier run when it continued as new.
-    history_lengths: list[int]
 
 
 @workflow.defn(name="ClusterErrorsWorkflow")

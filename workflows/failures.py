@@ -3,14 +3,11 @@ failure's cause chain."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError, FailureError
 
+from recap.jobs import SessionFailure
 
-class SessionFailure(BaseModel):
-    session_id: str
-    error_type: str
-    error: str
+__all__ = ["SessionFailure", "failure_type"]
 
 
 def failure_type(error: BaseException, fallback: str) -> tuple[str, str]:

@@ -20,7 +20,8 @@ from temporalio.exceptions import (
     WorkflowAlreadyStartedError,
 )
 
-from workflows.failures import SessionFailure, failure_type
+from recap.jobs import BatchProgress, SessionFailure
+from workflows.failures import failure_type
 
 with workflow.unsafe.imports_passed_through():
     from activities.batch import (
@@ -62,19 +63,6 @@ class SummarizeSessionsInput(BaseModel):
     counts: BatchCounts = Field(default_factory=BatchCounts)
     failures: list[SessionFailure] = Field(default_factory=list)
     history_lengths: list[int] = Field(default_factory=list)
-
-
-class BatchProgress(BaseModel):
-    status: str
-    total: int
-    done: int
-    summarized: int
-    skipped: int
-    failed: int
-    in_flight: int
-    failures: list[SessionFailure]
-    # The history length of each earlier run when it continued as new.
-    history_lengths: list[int]
 
 
 @workflow.defn(name="SummarizeSessionsIndividuallyWorkflow")

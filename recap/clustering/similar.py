@@ -10,6 +10,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import linear_kernel
 
 from recap.llm.schema import SessionSummary
+from recap.store.repository import SummaryStore
+from recap.store.session_index import SessionIndex
 from recap.timeline.models import Timeline
 
 
@@ -68,3 +70,33 @@ def similar_sessions(
         SimilarSession(session_id=session_id, score=round(score, 4))
         for score, session_id in ranked[:top_n]
     ]
+
+
+class UnknownSession(LookupError):
+    """The team has neither a timeline nor a summary stored for the session."""
+
+
+def similar_in_team(
+    store: SummaryStore, team_id: str, session_id: str, top_n: int = 5
+) -> tuple[list[SimilarSession], dict[str, SessionSummary]]:
+    """The team's stored sessions most like `session_id`, best first, with the summaries
+    (by session id) they were compared on; `UnknownSession` when it has nothing stored."""
+    from recap.clustering.store import ClusterStore
+
+    index = SessionIndex(store)
+    summaries = index.summaries(team_id)
+    fingerprints: dict[str, list[str]] = {}
+    for occurrence in ClusterStore(store).load_occurrences(team_id):
+        fingerprints.setdefault(occurrence.session_id, []).append(occurrence.fingerprint)
+    documents: dict[str, str] = {}
+    for each in index.session_ids(team_id):
+        summary = summaries.get(each)
+        stored = index.latest_timeline(team_id, each, summary)
+        documents[each] = session_document(
+            summary, stored.timeline if stored else None, fingerprints.get(each, [])
+        )
+    if session_id not in documents:
+        raise UnknownSession(
+            f"session {session_id} has no stored timeline or summary for team {team_id}"
+        )
+    return similar_sessions(session_id, documents, top_n=top_n), summaries

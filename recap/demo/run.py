@@ -10,13 +10,17 @@ import asyncio
 import signal
 from contextlib import suppress
 
+import httpx
 from rich.console import Console
 
+from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
+from recap.api.server import api_url, serve_api
 from recap.client import SessionOutcome, connect, summarize_sessions
 from recap.config import Settings
 from recap.demo.generator import write_sample_sessions
-from recap.embedded import EmbeddedStack
+from recap.embedded import EmbeddedStack, PortInUse, ensure_port_free, free_port
 from recap.report import print_outcomes
+from recap.store.repository import store_for
 
 
 async def run_demo(
@@ -29,6 +33,8 @@ async def run_demo(
         await stack.start()
     stop = asyncio.Event()
     worker_task = asyncio.create_task(run_worker(settings, stop))
+    api_task: asyncio.Task[None] | None = None
+    demo_key: tuple[str, str] | None = None
     try:
         recordings = settings.data_dir / "demo" / "recordings"
         samples = write_sample_sessions(recordings)
@@ -49,12 +55,22 @@ async def run_demo(
                 source=f"files:{recordings.resolve()}",
             )
         print_outcomes(outcomes, settings, out, as_json=False)
+        api_settings = settings.model_copy(update={"source": f"files:{recordings.resolve()}"})
+        api_task, url = await _start_api(api_settings, stop)
+        demo_key = await _show_api(
+            api_settings, url, [sample.session_id for sample in samples], out
+        )
         out.print(f"\nTemporal UI: {settings.temporal_ui_url}", highlight=False)
         if keep_running:
             out.print("The stack keeps running; press Ctrl+C to stop.", style="dim")
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
+            out.print(
+                f"Try the API: curl -H 'Authorization: Bearer {demo_key[1]}' "
+                f"{url}/api/projects/{settings.team_id}/session_recordings/",
+                highlight=False,
+            )
             await stop.wait()
         else:
             out.print(
@@ -65,6 +81,57 @@ async def run_demo(
         return outcomes
     finally:
         stop.set()
+        if demo_key is not None:
+            KeyStore(store_for(settings.resolved_database_url)).revoke(demo_key[0])
         with suppress(Exception):
             await asyncio.wait_for(worker_task, timeout=30)
+        if api_task is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(api_task, timeout=10)
         stack.stop()
+
+
+async def _start_api(settings: Settings, stop: asyncio.Event) -> tuple[asyncio.Task[None], str]:
+    """The API beside the worker, on RECAP_API_PORT or, when that is taken, a free port."""
+    try:
+        ensure_port_free(settings.api_host, settings.api_port, "the recap API", "RECAP_API_PORT")
+        port = settings.api_port
+    except PortInUse:
+        port = free_port()
+    task = asyncio.create_task(serve_api(settings, stop, port))
+    url = api_url(settings, port)
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            with suppress(httpx.HTTPError):
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.1)
+    return task, url
+
+
+async def _show_api(
+    settings: Settings, url: str, session_ids: list[str], out: Console
+) -> tuple[str, str]:
+    """Reads the summaries back the way an API caller would; returns the demo key
+    (id, token), revoked when the demo ends."""
+    key, token = KeyStore(store_for(settings.resolved_database_url)).create(
+        team_id=settings.team_id, scopes=[READ_SCOPE, WRITE_SCOPE], label="recap demo"
+    )
+    listing_url = f"{url}/api/projects/{settings.team_id}/session_recordings/"
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        response = await http.get(listing_url, params={"has_summary": "true"})
+    response.raise_for_status()
+    listed = {item["id"]: item for item in response.json()["results"]}
+    out.print(f"\n[bold]HTTP API[/] {url}/docs", highlight=False)
+    for session_id in session_ids:
+        item = listed.get(session_id)
+        outcome = item["summary_outcome"] if item else None
+        out.print(
+            f"  GET …/session_recordings/{session_id}/ → has_summary="
+            f"{bool(item and item['has_summary'])}"
+            + (f", success={outcome['success']}" if outcome else ""),
+            highlight=False,
+        )
+    return key.id, token

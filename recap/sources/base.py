@@ -60,6 +60,13 @@ class InvalidRecording(RecordingError):
     code = "invalid_recording"
 
 
+class NoEventsOrTooShort(RecordingError):
+    """Nothing to summarize: no events the compiler keeps, or a recording shorter than
+    `TimelineConfig.min_session_ms` (PostHog's reason `no_events_or_too_short`)."""
+
+    code = "no_events_or_too_short"
+
+
 class SnapshotSource(Protocol):
     """Anything that can produce one session's recording."""
 

@@ -452,6 +452,10 @@ class DirectorySource:
         return sorted(self._session_index())
 
     def load(self, session_id: str) -> Recording:
+        return load_recording_file(self.path_of(session_id), session_id, self.max_decoded_bytes)
+
+    def path_of(self, session_id: str) -> Path:
+        """The file holding `session_id`: named after it, or declaring it inside."""
         check_session_id(session_id)
         if not self.root.is_dir():
             raise RecordingNotFound(
@@ -460,13 +464,13 @@ class DirectorySource:
         for suffix in SUFFIXES:
             candidate = self.root / f"{session_id}{suffix}"
             if candidate.is_file():
-                return load_recording_file(candidate, session_id, self.max_decoded_bytes)
+                return candidate
         path = self._session_index().get(session_id)
         if path is None and self._index_stamp is not None:
             # mtime granularity can hide a file written a moment ago; look again on a miss.
             path = self._session_index(fresh=True).get(session_id)
         if path is not None:
-            return load_recording_file(path, session_id, self.max_decoded_bytes)
+            return path
         names = ", ".join(f"{session_id}{suffix}" for suffix in SUFFIXES)
         raise RecordingNotFound(
             f"recording {session_id} not found in {self.root} (looked for {names}, and for"

@@ -7,6 +7,7 @@ Postgres database is ready without a separate step.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -180,21 +181,31 @@ class SummaryStore:
         )
         with self._session() as session:
             row = session.scalars(query).first()
-            if row is None:
-                return None
-            return StoredSummary(
-                team_id=row.team_id,
-                session_id=row.session_id,
-                focus_area=row.focus_area,
-                has_summary=row.has_summary,
-                summary_outcome=(
-                    SummaryOutcome.model_validate(row.summary_outcome)
-                    if row.summary_outcome
-                    else None
-                ),
-                summary=SessionSummary.model_validate(row.summary) if row.summary else None,
-                updated_at=row.updated_at,
+            return None if row is None else _stored(row)
+
+    def recording_summaries(
+        self, *, team_id: str, session_ids: Sequence[str]
+    ) -> dict[str, StoredSummary]:
+        """The summary that speaks for each recording: the one without a focus area, else
+        the latest focused one. Sessions without a summary are left out."""
+        found: dict[str, StoredSummary] = {}
+        wanted = sorted(set(session_ids))
+        # SQLite caps bound parameters per statement; ask in slices.
+        for start in range(0, len(wanted), 500):
+            query = (
+                select(SummaryRow)
+                .where(
+                    SummaryRow.team_id == team_id,
+                    SummaryRow.has_summary.is_(True),
+                    SummaryRow.session_id.in_(wanted[start : start + 500]),
+                )
+                .order_by(SummaryRow.focus_key != "", SummaryRow.updated_at.desc())
             )
+            with self._session() as session:
+                for row in session.scalars(query):
+                    if row.session_id not in found:
+                        found[row.session_id] = _stored(row)
+        return found
 
     def count_summaries(self, *, team_id: str, session_id: str) -> int:
         query = (
@@ -228,6 +239,20 @@ class SummaryStore:
             with self._session() as session:
                 found.update(session.scalars(query))
         return found
+
+
+def _stored(row: SummaryRow) -> StoredSummary:
+    return StoredSummary(
+        team_id=row.team_id,
+        session_id=row.session_id,
+        focus_area=row.focus_area,
+        has_summary=row.has_summary,
+        summary_outcome=(
+            SummaryOutcome.model_validate(row.summary_outcome) if row.summary_outcome else None
+        ),
+        summary=SessionSummary.model_validate(row.summary) if row.summary else None,
+        updated_at=row.updated_at,
+    )
 
 
 _STORES: dict[str, SummaryStore] = {}

@@ -79,6 +79,9 @@ class TimelineConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    min_session_ms: int = Field(
+        default=1_000, ge=0, description="shorter recordings are not worth a summary"
+    )
     rage_clicks: int = Field(default=3, ge=2, description="clicks that make a rage click")
     rage_window_ms: int = Field(default=1_000, ge=1)
     rage_radius_px: int = Field(default=30, ge=0)

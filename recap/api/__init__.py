@@ -1,0 +1,1 @@
+"""recap's HTTP API: authentication, rate limits and the FastAPI app."""

@@ -1,0 +1,150 @@
+"""Errors as PostHog's API writes them: JSON `{type, code, detail, attr}` with the status
+a DRF caller expects. Details name fields and ids only, never request content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recap.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        code: str,
+        detail: str,
+        attr: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.type = type_
+        self.code = code
+        self.detail = detail
+        self.attr = attr
+        self.headers = dict(headers or {})
+
+
+def not_found(detail: str = "Not found.") -> ApiProblem:
+    return ApiProblem(404, "invalid_request", "not_found", detail)
+
+
+def unauthenticated(detail: str) -> ApiProblem:
+    return ApiProblem(
+        401,
+        "authentication_error",
+        "not_authenticated",
+        detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def forbidden(scope: str) -> ApiProblem:
+    return ApiProblem(
+        403,
+        "authentication_error",
+        "permission_denied",
+        f"API key missing required scope '{scope}'",
+    )
+
+
+def throttled(retry_after: float) -> ApiProblem:
+    seconds = max(1, round(retry_after))
+    return ApiProblem(
+        429,
+        "throttled_error",
+        "throttled",
+        f"Request was throttled. Expected available in {seconds} seconds.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def unavailable(detail: str) -> ApiProblem:
+    return ApiProblem(503, "server_error", "service_unavailable", detail)
+
+
+def body(type_: str, code: str, detail: str, attr: str | None = None) -> dict[str, Any]:
+    return {"type": type_, "code": code, "detail": detail, "attr": attr}
+
+
+# pydantic's error types, as DRF names the same failures.
+_CODES = {
+    "missing": "required",
+    "string_too_long": "max_length",
+    "too_long": "max_length",
+    "string_too_short": "min_length",
+    "too_short": "min_length",
+    "string_pattern_mismatch": "invalid",
+    "json_invalid": "parse_error",
+}
+
+
+def _attr(location: tuple[Any, ...]) -> str | None:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return "__".join(parts) or None
+
+
+def _validation_detail(error: Mapping[str, Any], attr: str | None) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return "JSON parse error: the request body is not valid JSON."
+    context = error.get("ctx") or {}
+    if kind in ("too_short", "too_long") and attr == "session_ids":
+        if kind == "too_short":
+            return "session_ids must list at least 1 session id."
+        return f"session_ids must list at most {context.get('max_length')} session ids."
+    if kind == "string_too_long":
+        return f"Ensure this field has no more than {context.get('max_length')} characters."
+    if kind == "string_pattern_mismatch":
+        return "Not a valid recording id: letters, digits, '-' and '_', at most 200 characters."
+    if kind == "missing":
+        return "This field is required."
+    # pydantic's own message, which names the expectation and never echoes the input.
+    return str(error.get("msg", "Invalid input."))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _problem(_: Request, problem: ApiProblem) -> JSONResponse:
+        return JSONResponse(
+            body(problem.type, problem.code, problem.detail, problem.attr),
+            status_code=problem.status,
+            headers=problem.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        attr = _attr(tuple(first.get("loc", ())))
+        code = _CODES.get(first.get("type", ""), "invalid_input")
+        type_ = "invalid_request" if code == "parse_error" else "validation_error"
+        detail = _validation_detail(first, attr)
+        return JSONResponse(body(type_, code, detail, attr), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        detail = "Not found." if error.status_code == 404 else str(error.detail)
+        return JSONResponse(
+            body("invalid_request", codes.get(error.status_code, "error"), detail),
+            status_code=error.status_code,
+            headers=dict(error.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The path names the endpoint; the body is never logged.
+        log.error("api request failed", path=request.url.path, error=type(error).__name__)
+        return JSONResponse(
+            body("server_error", "error", "A server error occurred."), status_code=500
+        )

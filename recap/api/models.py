@@ -1,0 +1,161 @@
+"""The HTTP API's request and response bodies, named and shaped as in PostHog's API
+documents (SessionSummaries, SessionRecording, paginated lists), plus recap's job status.
+
+Summaries, clusters and job progress are the very models the workflows and the store use.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from recap.clustering.models import ErrorCluster
+from recap.jobs import BatchProgress, ClusterProgress
+from recap.llm.schema import SessionSummary, SummaryOutcome
+from recap.sources.posthog import PostHogPerson
+
+# PostHog's recording ids are UUIDs; exports and other tools use similar safe tokens.
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+SessionId = Annotated[
+    str, StringConstraints(pattern=SESSION_ID_PATTERN, min_length=1, max_length=200)
+]
+MAX_SESSION_IDS = 300
+MAX_FOCUS_AREA = 500
+
+
+class SessionSummariesRequest(BaseModel):
+    """`SessionSummaries` in PostHog's API: the sessions to summarize and an optional focus."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_ids: list[SessionId] = Field(
+        min_length=1,
+        max_length=MAX_SESSION_IDS,
+        description=f"List of session IDs to summarize (max {MAX_SESSION_IDS})",
+    )
+    focus_area: str | None = Field(
+        default=None,
+        max_length=MAX_FOCUS_AREA,
+        description="Optional focus area for the summarization",
+    )
+
+
+class SummarizeRecordingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    focus_area: str | None = Field(
+        default=None,
+        max_length=MAX_FOCUS_AREA,
+        description="Optional focus area for the summarization",
+    )
+
+
+SummaryErrorType = Literal["recording_not_found", "no_events_or_too_short", "summary_failed"]
+
+
+class SummaryError(BaseModel):
+    """Why one session of a batch has no summary."""
+
+    error: SummaryErrorType
+    error_message: str
+
+
+class SessionSummariesResponse(BaseModel):
+    """The request echoed as PostHog answers it, plus the job that runs it."""
+
+    session_ids: list[str]
+    focus_area: str | None
+    workflow_id: str = Field(description="the batch's workflow id (also in Recap-Workflow-Id)")
+    status: str = Field(description="the batch's status: running, completed, failed …")
+    # Only with ?wait=true: each finished session's summary, or why it has none.
+    results: dict[str, SessionSummary | SummaryError] | None = None
+    # Only with ?wait=true when the wait ran out: the sessions not finished yet.
+    pending: list[str] | None = None
+
+
+class SessionRecording(BaseModel):
+    """`SessionRecording` in PostHog's API. Metadata comes from the recording source;
+    `has_summary` and `summary_outcome` from recap's store."""
+
+    id: str
+    distinct_id: str | None = None
+    viewed: bool = False
+    viewers: list[str] = Field(default_factory=list)
+    recording_duration: int = 0
+    active_seconds: int | None = None
+    inactive_seconds: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    click_count: int | None = None
+    keypress_count: int | None = None
+    mouse_activity_count: int | None = None
+    console_log_count: int | None = None
+    console_warn_count: int | None = None
+    console_error_count: int | None = None
+    start_url: str | None = None
+    person: PostHogPerson | None = None
+    snapshot_source: str | None = None
+    ongoing: bool = False
+    activity_score: float | None = None
+    has_summary: bool = False
+    summary_outcome: SummaryOutcome | None = None
+    # Only with ?include=summary.
+    summary: SessionSummary | None = None
+
+
+class PaginatedSessionRecordingList(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[SessionRecording]
+
+
+class PaginatedErrorClusterList(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ErrorCluster]
+
+
+class SimilarSession(BaseModel):
+    session_id: str
+    score: float = Field(description="cosine similarity in (0, 1]")
+    title: str | None
+    summary_outcome: SummaryOutcome | None
+
+
+class SimilarSessionList(BaseModel):
+    session_id: str
+    results: list[SimilarSession]
+
+
+class JobStatus(BaseModel):
+    workflow_id: str
+    kind: Literal["session_summaries", "error_clusters"]
+    status: str
+    progress: BatchProgress | ClusterProgress
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Check]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ApiError(BaseModel):
+    """PostHog's error body."""
+
+    type: str = Field(description="validation_error, authentication_error, invalid_request …")
+    code: str
+    detail: str
+    attr: str | None = None

@@ -1,0 +1,91 @@
+"""A recording's metadata in PostHog's shape (durations, counts, start URL), computed from
+its rrweb events, for sources that do not describe their recordings themselves (files).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from recap.sources.base import Recording
+from recap.sources.posthog import RecordingMetadata
+
+_INCREMENTAL: Final = 3
+_META: Final = 4
+_PLUGIN: Final = 6
+_SOURCE_MOUSE_MOVE: Final = 1
+_SOURCE_MOUSE_INTERACTION: Final = 2
+_SOURCE_INPUT: Final = 5
+_SOURCE_TOUCH_MOVE: Final = 6
+_CLICK: Final = 2
+_ACTIVITY_SOURCES: Final = frozenset(
+    {_SOURCE_MOUSE_MOVE, _SOURCE_MOUSE_INTERACTION, _SOURCE_TOUCH_MOVE}
+)
+# PostHog counts a gap of more than 5 s without events as inactive time.
+_IDLE_GAP_MS: Final = 5000
+_CONSOLE_LEVELS: Final = {
+    "log": "console_log_count",
+    "info": "console_log_count",
+    "warn": "console_warn_count",
+    "error": "console_error_count",
+}
+
+
+def _iso(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def recording_metadata(recording: Recording) -> RecordingMetadata:
+    """One pass over the events: what PostHog's session recordings API reports about them."""
+    counts = {
+        "click_count": 0,
+        "keypress_count": 0,
+        "mouse_activity_count": 0,
+        "console_log_count": 0,
+        "console_warn_count": 0,
+        "console_error_count": 0,
+    }
+    first: int | None = None
+    last: int | None = None
+    previous: int | None = None
+    inactive_ms = 0
+    start_url: str | None = None
+    for event in recording.events:
+        stamp = event.timestamp
+        first = stamp if first is None else min(first, stamp)
+        last = stamp if last is None else max(last, stamp)
+        if previous is not None and stamp - previous > _IDLE_GAP_MS:
+            inactive_ms += stamp - previous
+        previous = stamp if previous is None else max(previous, stamp)
+        data: Any = event.data
+        if not isinstance(data, dict):
+            continue
+        if event.type == _INCREMENTAL:
+            source = data.get("source")
+            if source == _SOURCE_MOUSE_INTERACTION and data.get("type") == _CLICK:
+                counts["click_count"] += 1
+            elif source == _SOURCE_INPUT:
+                counts["keypress_count"] += 1
+            if source in _ACTIVITY_SOURCES:
+                counts["mouse_activity_count"] += 1
+        elif event.type == _META and start_url is None and isinstance(data.get("href"), str):
+            start_url = data["href"]
+        elif event.type == _PLUGIN and data.get("plugin") == "rrweb/console@1":
+            payload = data.get("payload")
+            level = payload.get("level") if isinstance(payload, dict) else None
+            field = _CONSOLE_LEVELS.get(level) if isinstance(level, str) else None
+            if field is not None:
+                counts[field] += 1
+    duration_ms = (last - first) if first is not None and last is not None else 0
+    return RecordingMetadata(
+        id=recording.session_id,
+        distinct_id=recording.distinct_id,
+        recording_duration=round(duration_ms / 1000),
+        active_seconds=round((duration_ms - inactive_ms) / 1000, 3),
+        inactive_seconds=round(inactive_ms / 1000, 3),
+        start_time=_iso(first) if first is not None else None,
+        end_time=_iso(last) if last is not None else None,
+        start_url=start_url,
+        snapshot_source="web",
+        **counts,
+    )
