@@ -420,3 +420,81 @@ async def test_request_bodies_stay_out_of_the_logs(
     assert focus not in logged  # ... but never a body
     assert api_stack.worker_log is not None
     assert focus not in api_stack.worker_log.read_text(encoding="utf-8", errors="replace")
+
+
+async def test_posthog_source_supplies_the_recording_metadata(
+    api_stack: ApiStack, summarized: dict[str, Any]
+) -> None:
+    """With RECAP_SOURCE=posthog the recording object is PostHog's own (from the
+    double, which speaks the documented endpoints) joined with recap's summary state."""
+    from pydantic import SecretStr
+
+    from tests.posthog_double import posthog_double
+
+    session_id = summarized["good"][0]
+    with posthog_double() as posthog:
+        served = posthog.add_file(api_stack.recordings / f"{session_id}.json")
+        posthog.add_file(api_stack.recordings / f"{TOO_SHORT}.json")  # never summarized
+        settings = api_stack.settings.model_copy(
+            update={
+                "source": "posthog",
+                "posthog_host": posthog.base_url,
+                "posthog_project_id": posthog.project_id,
+                "posthog_api_key": SecretStr(posthog.api_key),
+            }
+        )
+        with serve(settings) as url:
+            async with httpx.AsyncClient(base_url=url, headers=api_stack.headers()) as http:
+                one = await http.get(f"{A}/session_recordings/{session_id}/")
+                listing = await http.get(f"{A}/session_recordings/", params={"limit": 1})
+                summarized_only = await http.get(
+                    f"{A}/session_recordings/", params={"has_summary": "true"}
+                )
+                missing = await http.get(f"{A}/session_recordings/not-in-posthog/")
+        requested = [request.path for request in posthog.requests]
+    assert one.status_code == 200, one.text
+    recording = one.json()
+    expected = served.metadata()
+    for field in ("distinct_id", "recording_duration", "click_count", "start_url", "person"):
+        assert recording[field] == expected[field], field
+    assert recording["has_summary"] is True and recording["summary_outcome"]
+    assert any(path.endswith(f"/session_recordings/{session_id}/") for path in requested)
+    assert listing.json()["count"] == 2 and listing.json()["next"] is not None
+    assert [item["id"] for item in summarized_only.json()["results"]] == [session_id]
+    _is_error(missing, 404, "not_found")
+
+
+async def test_recap_api_command_serves_the_app(api_stack: ApiStack) -> None:
+    """`recap api` as operators run it: a process on RECAP_API_PORT."""
+    import os
+    import sys
+
+    from recap.embedded import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "RECAP_API_PORT": str(port),
+        "RECAP_TEMPORAL_ADDRESS": api_stack.settings.temporal_address,
+        "RECAP_SOURCE": api_stack.settings.source,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "recap.cli", "api", env=env, cwd=ROOT
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(200):
+                try:
+                    ready = await http.get("/readyz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            recording = await http.get(
+                f"{A}/session_recordings/{api_stack.session_ids[0]}/",
+                headers=api_stack.headers("team-a", "read"),
+            )
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+    assert ready.status_code == 200, ready.text
+    assert recording.status_code == 200 and recording.json()["id"] == api_stack.session_ids[0]

@@ -241,16 +241,21 @@ def team_router() -> APIRouter:
     ) -> JSONResponse:
         client = await state.temporal()
         session_ids = list(dict.fromkeys(body.session_ids))
-        workflow_id = await jobs.start_batch(
-            client,
-            state.settings,
-            team_id=caller.team_id,
-            session_ids=session_ids,
-            focus_area=body.focus_area,
-            source=state.settings.source,
-            force=False,
-            max_concurrency=None,
-        )
+        try:
+            workflow_id = await jobs.start_batch(
+                client,
+                state.settings,
+                team_id=caller.team_id,
+                session_ids=session_ids,
+                focus_area=body.focus_area,
+                source=state.settings.source,
+                force=False,
+                max_concurrency=None,
+            )
+        except Exception as error:
+            raise errors.unavailable(
+                f"Temporal did not start the batch ({type(error).__name__}); try again"
+            ) from None
         log.info(
             "batch started",
             team_id=caller.team_id,

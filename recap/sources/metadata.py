@@ -9,18 +9,9 @@ from typing import Any, Final
 
 from recap.sources.base import Recording
 from recap.sources.posthog import RecordingMetadata
+from recap.timeline import decode as rr
 
-_INCREMENTAL: Final = 3
-_META: Final = 4
-_PLUGIN: Final = 6
-_SOURCE_MOUSE_MOVE: Final = 1
-_SOURCE_MOUSE_INTERACTION: Final = 2
-_SOURCE_INPUT: Final = 5
-_SOURCE_TOUCH_MOVE: Final = 6
-_CLICK: Final = 2
-_ACTIVITY_SOURCES: Final = frozenset(
-    {_SOURCE_MOUSE_MOVE, _SOURCE_MOUSE_INTERACTION, _SOURCE_TOUCH_MOVE}
-)
+_ACTIVITY_SOURCES: Final = frozenset({rr.MOUSE_MOVE, rr.MOUSE_INTERACTION, rr.TOUCH_MOVE})
 # PostHog counts a gap of more than 5 s without events as inactive time.
 _IDLE_GAP_MS: Final = 5000
 _CONSOLE_LEVELS: Final = {
@@ -60,17 +51,17 @@ def recording_metadata(recording: Recording) -> RecordingMetadata:
         data: Any = event.data
         if not isinstance(data, dict):
             continue
-        if event.type == _INCREMENTAL:
+        if event.type == rr.INCREMENTAL_SNAPSHOT:
             source = data.get("source")
-            if source == _SOURCE_MOUSE_INTERACTION and data.get("type") == _CLICK:
+            if source == rr.MOUSE_INTERACTION and data.get("type") == rr.CLICK:
                 counts["click_count"] += 1
-            elif source == _SOURCE_INPUT:
+            elif source == rr.INPUT:
                 counts["keypress_count"] += 1
             if source in _ACTIVITY_SOURCES:
                 counts["mouse_activity_count"] += 1
-        elif event.type == _META and start_url is None and isinstance(data.get("href"), str):
+        elif event.type == rr.META and start_url is None and isinstance(data.get("href"), str):
             start_url = data["href"]
-        elif event.type == _PLUGIN and data.get("plugin") == "rrweb/console@1":
+        elif event.type == rr.PLUGIN and data.get("plugin") == "rrweb/console@1":
             payload = data.get("payload")
             level = payload.get("level") if isinstance(payload, dict) else None
             field = _CONSOLE_LEVELS.get(level) if isinstance(level, str) else None
