@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     # The recording listing reads at most this many recordings from the source.
     api_list_scan_limit: int = Field(default=10_000, ge=1)
 
+    # Prometheus: the worker serves recap's metrics on metrics_port and the Temporal SDK's
+    # on temporal_metrics_port (None: off); the API serves /metrics on its own port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    temporal_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    api_metrics: bool = True
+    # OpenTelemetry tracing through temporalio.contrib.opentelemetry: off unless enabled;
+    # spans go to an OTLP/HTTP endpoint such as http://otel-collector:4318/v1/traces.
+    otel_enabled: bool = False
+    otel_endpoint: str | None = None
+    otel_service_name: str = "recap"
+
     # The embedded stack (`recap dev` / `recap demo`).
     temporal_ui_port: int = 8233
     llm_server_port: int = 8081
