@@ -359,9 +359,8 @@ def test_compressed_seeds_compile_like_plain_ones(workdir: Path) -> None:
         ), seed.name
 
 
-@settings(SLOW, max_examples=200)
-@given(data=st.data())
-def test_damaged_recordings_raise_only_typed_errors(workdir: Path, data: st.DataObject) -> None:
+def damaged_recording(workdir: Path, data: st.DataObject) -> Path:
+    """A seed in a drawn format, mutated, maybe compressed, maybe with damaged bytes."""
     seed = data.draw(st.sampled_from(corpus()), label="seed")
     file_format = data.draw(st.sampled_from(FORMATS), label="format")
     gz = data.draw(st.booleans(), label="gzip")
@@ -377,7 +376,13 @@ def test_damaged_recordings_raise_only_typed_errors(workdir: Path, data: st.Data
     path = write(workdir, content, file_format, gz=gz)
     if damage == "after_gzip":
         path.write_bytes(damage_bytes(data, path.read_bytes()))
-    timeline = load_and_compile(path)
+    return path
+
+
+@settings(SLOW, max_examples=200)
+@given(data=st.data())
+def test_damaged_recordings_raise_only_typed_errors(workdir: Path, data: st.DataObject) -> None:
+    timeline = load_and_compile(damaged_recording(workdir, data))
     if timeline is not None:
         check_timeline(timeline)
 
