@@ -22,9 +22,11 @@ from activities.batch import BATCH_ACTIVITIES
 from activities.clusters import CLUSTER_MODEL_ACTIVITIES, CLUSTER_PIPELINE_ACTIVITIES
 from activities.schedule import SCHEDULE_ACTIVITIES
 from activities.summary import MODEL_ACTIVITIES, PIPELINE_ACTIVITIES
+from recap import metrics
 from recap.client import connect
 from recap.config import Settings, get_settings
 from recap.logging import configure_logging, get_logger
+from recap.tracing import flush_tracing
 from workflows import ALL_WORKFLOWS
 
 log = get_logger(__name__)
@@ -70,9 +72,17 @@ def build_workers(
     return [main, model]
 
 
+def serve_metrics(settings: Settings) -> None:
+    """recap's Prometheus endpoint on RECAP_METRICS_HOST:RECAP_METRICS_PORT, when the port
+    is set (the Temporal SDK's own metrics are served by the client's runtime)."""
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_host, settings.metrics_port)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Runs until `stop` is set, then shuts down cleanly (in-flight tasks finish or time out)."""
-    client = await connect(settings)
+    serve_metrics(settings)
+    client = await connect(settings, serve_temporal_metrics=True)
     with ThreadPoolExecutor(
         max_workers=ACTIVITY_THREADS, thread_name_prefix="recap-activity"
     ) as executor:
@@ -85,6 +95,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             llm_max_activities_per_second=settings.llm_max_activities_per_second,
             temporal_address=settings.temporal_address,
             namespace=settings.temporal_namespace,
+            metrics_port=settings.metrics_port,
+            temporal_metrics_port=settings.temporal_metrics_port,
+            tracing=settings.otel_enabled,
         )
         async with AsyncExitStack() as stack:
             for each in workers:
@@ -107,9 +120,11 @@ def main() -> None:
     code = 0
     try:
         asyncio.run(_main())
-    except ConnectionError as error:
+    except OSError as error:  # Temporal unreachable (ConnectionError) or a port taken
         log.error("worker cannot start", error=str(error))
         code = 1
+    # os._exit skips the exporter's own exit hook: send the last spans first.
+    flush_tracing()
     # temporalio can abort at interpreter exit (sdk-python#300); leave without teardown.
     os._exit(code)
 

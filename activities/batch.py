@@ -17,6 +17,7 @@ from temporalio.client import WorkflowFailureError
 
 from activities.errors import typed_errors
 from activities.models import SummarizeSessionResult
+from recap import metrics
 from recap.client import failure_reason
 from recap.config import get_settings
 from recap.llm.prompts import load_prompt
@@ -65,8 +66,10 @@ def find_existing_summaries(request: FindExistingSummariesInput) -> ExistingSumm
             focus_area=request.focus_area,
             prompt_version=prompt_version,
         )
+    existing = [session_id for session_id in request.session_ids if session_id in found]
+    metrics.summaries_reused(len(existing))
     return ExistingSummaries(
-        session_ids=[session_id for session_id in request.session_ids if session_id in found],
+        session_ids=existing,
         prompt_version=prompt_version,
         llm_task_queue=settings.llm_task_queue,
     )
@@ -90,6 +93,7 @@ async def await_summary_workflow(request: AwaitSummaryInput) -> SessionOutcome:
         result = await handle.result()
     except WorkflowFailureError as error:
         error_type, message = failure_reason(error)
+        metrics.summary_joined("failed")
         return SessionOutcome(
             session_id=request.session_id, status="failed", error_type=error_type, error=message
         )
@@ -100,7 +104,9 @@ async def await_summary_workflow(request: AwaitSummaryInput) -> SessionOutcome:
     log.info("joined summary workflow", workflow_id=request.workflow_id)
     summary = result.stored.summary
     if summary is None or summary.run.prompt_version != load_prompt().version:
+        metrics.summary_joined("stale")
         return SessionOutcome(session_id=request.session_id, status="stale")
+    metrics.summary_joined("summarized")
     return SessionOutcome(session_id=request.session_id, status="summarized")
 
 

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
-from recap import pipeline
+from recap import metrics, pipeline
 from recap.clustering.cluster import cluster_errors
 from recap.clustering.extract import extract_errors
 from recap.clustering.store import clusters_for
@@ -139,6 +139,7 @@ def extract_session_errors(request: ExtractSessionErrorsInput) -> ExtractedError
                 max_tokens=settings.timeline_max_tokens,
                 config=settings.timeline,
             )
+            metrics.session_compiled(result)
             stored = store.load_timeline(result.timeline_hash)
             if stored is None:
                 raise pipeline.TimelineMissing(
@@ -213,6 +214,7 @@ async def name_error_cluster(request: NameErrorClusterInput) -> NamedCluster:
     found = await asyncio.to_thread(clusters.load_clusters, request.team_id)
     cluster = next((c for c in found if c.cluster_id == request.cluster_id), None)
     if cluster is None:
+        metrics.error("cluster_missing", retryable=False)
         raise ApplicationError(
             f"error cluster {request.cluster_id} of team {request.team_id} is not in the store; "
             "a later clustering run may have replaced it",
@@ -229,6 +231,7 @@ async def name_error_cluster(request: NameErrorClusterInput) -> NamedCluster:
         with suppress(asyncio.CancelledError):
             await heartbeat
         await model.close()
+    metrics.cluster_named(named.latency_ms)
     log.info(
         "error cluster named",
         team_id=request.team_id,

@@ -1,4 +1,5 @@
-"""Maps recap's domain errors to Temporal's typed ApplicationErrors, in one place.
+"""Maps recap's domain errors to Temporal's typed ApplicationErrors, in one place, and
+counts each one by type (`recap_errors_total`).
 
 The error `type` is what operators see and what batch workflows report per session.
 """
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
+from recap import metrics
 from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.pipeline import SourceUnavailable, TimelineMissing
@@ -35,6 +37,12 @@ NON_RETRYABLE_TYPES = (
 
 
 def to_application_error(error: Exception) -> ApplicationError:
+    typed = _typed(error)
+    metrics.error(typed.type or "unknown", retryable=not typed.non_retryable)
+    return typed
+
+
+def _typed(error: Exception) -> ApplicationError:
     if isinstance(error, ApplicationError):
         return error
     if isinstance(error, LLMError):

@@ -18,7 +18,7 @@ from activities.models import (
     StoreSummaryInput,
     SummarizeTimelineInput,
 )
-from recap import pipeline
+from recap import metrics, pipeline
 from recap.config import get_settings
 from recap.llm.client import chat_model_from_settings
 from recap.llm.schema import SessionSummary
@@ -51,6 +51,7 @@ def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
             max_tokens=request.max_tokens or settings.timeline_max_tokens,
             config=settings.timeline,
         )
+    metrics.session_compiled(compiled)
     log.info(
         "timeline compiled",
         team_id=request.team_id,
@@ -87,6 +88,7 @@ async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
         with suppress(asyncio.CancelledError):
             await heartbeat
         await model.close()
+    metrics.summary_generated(summary)
     log.info(
         "session summarized",
         team_id=request.team_id,
@@ -102,11 +104,13 @@ async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
 def store_summary(request: StoreSummaryInput) -> StoredSummary:
     settings = get_settings()
     with typed_errors():
-        return pipeline.store_summary(
+        stored = pipeline.store_summary(
             team_id=request.team_id,
             summary=request.summary,
             store=store_for(settings.resolved_database_url),
         )
+    metrics.summary_stored(request.summary)
+    return stored
 
 
 ALL_ACTIVITIES = (compile_timeline, summarize_session, store_summary)

@@ -201,7 +201,7 @@ def dev() -> None:
     configure_logging(settings)
     try:
         _run(lambda: _serve_until_signal(settings))
-    except (EmbeddedStackError, ConnectionError) as error:
+    except (EmbeddedStackError, OSError) as error:
         _fail(str(error))
     _exit(0)
 

@@ -20,6 +20,9 @@ T = TypeVar("T")
 
 def exit_now(code: int) -> None:
     # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
+    from recap.tracing import flush_tracing
+
+    flush_tracing()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -8,30 +8,68 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, Interceptor, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from recap.config import Settings
 from recap.jobs import BatchProgress, ClusterProgress
 from recap.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
+from recap.tracing import configure_tracing
 
 TemporalClient = Client
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, serve_temporal_metrics: bool = False) -> Client:
+    """The Temporal client, traced when RECAP_OTEL_ENABLED is set (workers built from it are
+    traced too). `serve_temporal_metrics`: the worker's client, whose runtime serves the
+    SDK's Prometheus metrics on RECAP_TEMPORAL_METRICS_PORT when that is set."""
+    interceptors: list[Interceptor] = []
+    if configure_tracing(settings):
+        from temporalio.contrib.opentelemetry import TracingInterceptor
+
+        interceptors.append(TracingInterceptor())
+    runtime = temporal_runtime(settings) if serve_temporal_metrics else None
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=pydantic_data_converter,
+            interceptors=interceptors,
+            runtime=runtime,
         )
     except RuntimeError as error:
         raise ConnectionError(
             f"cannot reach Temporal at {settings.temporal_address} ({error}); start it with "
             "`recap dev` or set RECAP_TEMPORAL_ADDRESS"
         ) from error
+
+
+_runtimes: dict[str, Runtime] = {}
+
+
+def temporal_runtime(settings: Settings) -> Runtime | None:
+    """A runtime whose Prometheus endpoint serves the SDK's metrics (polls, task latencies,
+    requests), or None (the default runtime) when RECAP_TEMPORAL_METRICS_PORT is unset.
+
+    A runtime owns a thread pool and binds its port, so there is one per process and address.
+    """
+    if settings.temporal_metrics_port is None:
+        return None
+    address = f"{settings.metrics_host}:{settings.temporal_metrics_port}"
+    if address not in _runtimes:
+        try:
+            _runtimes[address] = Runtime(
+                telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
+            )
+        except ValueError as error:  # the SDK's report of a port it cannot bind
+            raise OSError(
+                f"cannot serve the Temporal SDK's metrics on {address} ({error}); free the "
+                "port or change RECAP_TEMPORAL_METRICS_PORT"
+            ) from error
+    return _runtimes[address]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recap import client as jobs
+from recap import metrics
 from recap.api import errors
 from recap.api.errors import ApiProblem, not_found
 from recap.api.keys import READ_SCOPE, WRITE_SCOPE, ApiKey, KeyStore
@@ -52,6 +53,7 @@ from recap.llm.schema import SessionSummary
 from recap.logging import get_logger
 from recap.naming import summary_workflow_id
 from recap.store.repository import SummaryStore, store_for
+from recap.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -564,6 +566,9 @@ async def _no_body() -> Message:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # With a tracer provider installed FastAPI traces each request, and the Temporal calls a
+    # request makes become its children.
+    configure_tracing(settings)
     store = store_for(settings.resolved_database_url)
     app = FastAPI(
         title="recap",
@@ -587,19 +592,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog=RecordingCatalog(settings, store),
     )
     errors.install(app)
+    # Route templates for the request metrics: an included route knows only its own path,
+    # not the prefix it was included under. Keyed by identity: each prefix has its routes.
+    templates: dict[int, str] = {}
     for prefix, tag in (
         ("/api/projects/{project_id}", "projects"),
         ("/api/environments/{project_id}", "environments"),
     ):
-        app.include_router(team_router(), prefix=prefix, tags=[tag])
+        router = team_router()
+        app.include_router(router, prefix=prefix, tags=[tag])
+        templates.update(
+            {id(route): prefix + route.path for route in router.routes if hasattr(route, "path")}
+        )
     app.include_router(jobs_router(), tags=["jobs"])
+
+    if settings.api_metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+    def route_template(request: Request) -> str | None:
+        """The matched route's template (`/api/projects/{project_id}/…`), never the path
+        with its ids; None when no route matched."""
+        route = request.scope.get("route")
+        path = templates.get(id(route), getattr(route, "path", None))
+        return path if isinstance(path, str) else None
 
     @app.middleware("http")
     async def access_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            metrics.api_request(
+                request.method, route_template(request), 500, time.perf_counter() - started
+            )
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.api_request(request.method, route_template(request), response.status_code, elapsed)
         # Method, path (ids only) and status; never the query's or the body's content.
         log.info(
             "api request",
@@ -607,7 +640,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             path=request.url.path,
             status=response.status_code,
             key_id=getattr(request.state, "key_id", None),
-            ms=round((time.perf_counter() - started) * 1000),
+            ms=round(elapsed * 1000),
         )
         return response
 
