@@ -1,14 +1,15 @@
-"""SummaryStore on SQLite: migrations, content-addressed timelines, one row per summary."""
+"""SummaryStore on SQLite and on Postgres: migrations, content-addressed timelines, one row per
+summary."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from sqlalchemy import inspect
 
 from recap.llm.schema import GateReport, RunMetadata, SessionSummary, SummaryOutcome
 from recap.store.repository import SummaryStore
 from recap.timeline.models import SessionInfo, Timeline, TimelineStats
+
+pytest_plugins = ["tests.postgres"]
 
 
 def _summary(title: str, focus: str | None = None) -> SessionSummary:
@@ -33,15 +34,15 @@ def _summary(title: str, focus: str | None = None) -> SessionSummary:
     )
 
 
-def test_migrations_create_the_schema(tmp_path: Path) -> None:
-    store = SummaryStore(f"sqlite:///{tmp_path / 'sub' / 'recap.db'}")
+def test_migrations_create_the_schema(database_url: str) -> None:
+    store = SummaryStore(database_url)  # a SQLite file's directory is created too
     store.migrate()
     tables = set(inspect(store.engine).get_table_names())
     assert {"timelines", "session_summaries", "alembic_version"} <= tables
 
 
-def test_summary_is_replaced_not_duplicated(tmp_path: Path) -> None:
-    store = SummaryStore(f"sqlite:///{tmp_path / 'recap.db'}")
+def test_summary_is_replaced_not_duplicated(database_url: str) -> None:
+    store = SummaryStore(database_url)
     first = store.save_summary(team_id="t", summary=_summary("first"))
     second = store.save_summary(team_id="t", summary=_summary("second"))
     assert store.count_summaries(team_id="t", session_id="s1") == 1
@@ -57,8 +58,8 @@ def test_summary_is_replaced_not_duplicated(tmp_path: Path) -> None:
     assert store.get_summary(team_id="other", session_id="s1") is None
 
 
-def test_timelines_round_trip(tmp_path: Path) -> None:
-    store = SummaryStore(f"sqlite:///{tmp_path / 'recap.db'}")
+def test_timelines_round_trip(database_url: str) -> None:
+    store = SummaryStore(database_url)
     timeline = Timeline(session=SessionInfo(session_id="s1"), events=[], stats=TimelineStats())
     for _ in range(2):  # saving twice is harmless
         store.save_timeline(team_id="t", timeline_hash="abc", timeline=timeline, text="x", tokens=1)

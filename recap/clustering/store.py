@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recap.clustering.models import ErrorCluster, ErrorOccurrence
-from recap.store.repository import SummaryStore, store_for
+from recap.store.repository import SummaryStore, store_for, take_turns
 from recap.store.tables import Base
 
 # SQLite allows 999 bound parameters per statement on old builds: stay well below.
@@ -84,7 +84,9 @@ class ClusterStore:
             }
             for o in occurrences
         }
-        values = list(rows.values())
+        # In key order, so writers of overlapping sessions lock rows in the same order
+        # and never deadlock.
+        values = [rows[key] for key in sorted(rows)]
         with self._store.engine.begin() as connection:
             for start in range(0, len(values), _ROWS_CHUNK):
                 statement = self._insert(ErrorOccurrenceRow).values(
@@ -145,6 +147,9 @@ class ClusterStore:
             for c in {c.cluster_id: c for c in clusters}.values()
         ]
         with self._store.engine.begin() as connection:
+            # Another run replacing the same team's set waits: interleaved, its delete would
+            # miss the rows this one inserts, and its inserts would collide with them.
+            take_turns(connection, "error_clusters", team_id)
             connection.execute(delete(ErrorClusterRow).where(ErrorClusterRow.team_id == team_id))
             for start in range(0, len(values), _ROWS_CHUNK):
                 connection.execute(

@@ -6,6 +6,7 @@ Postgres database is ready without a separate step.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,9 +17,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from recap.llm.schema import SessionSummary, SummaryOutcome
@@ -45,17 +45,37 @@ class StoredSummary(BaseModel):
     updated_at: datetime
 
 
+# Serializes alembic upgrades within the process; see SummaryStore.migrate.
+_MIGRATION_LOCK = threading.Lock()
+
+
 def focus_key(focus_area: str | None) -> str:
     return " ".join((focus_area or "").split()).lower()[:512]
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _: Any) -> None:
     # The worker's activities write from several threads; WAL plus a busy timeout keeps
-    # readers and the single writer from failing with "database is locked".
+    # readers and the single writer from failing with "database is locked". The timeout
+    # comes first: switching a new file to WAL takes a lock too.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def take_turns(connection: Connection, *key: str) -> None:
+    """Make transactions that take turns on the same key run one after another: the first
+    holds the turn until it commits or rolls back, the others wait for it. Call it first
+    in the transaction, before anything is read that the writes depend on."""
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.sha256("\x1f".join(key).encode()).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        connection.execute(select(func.pg_advisory_xact_lock(lock_id)))
+    elif connection.dialect.name == "sqlite":
+        # SQLite has one writer: an immediate transaction takes the write lock now, not at
+        # the first write after reads that may be stale by then, and the busy timeout makes
+        # the others wait. pysqlite would open no transaction before DDL at all.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class SummaryStore:
@@ -70,27 +90,27 @@ class SummaryStore:
             event.listen(self.engine, "connect", _enable_sqlite_wal)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrated = False
-        self._lock = threading.Lock()
 
     def migrate(self) -> None:
-        with self._lock:
+        if self._migrated:
+            return
+        # alembic's `op` and `context` are module-level proxies, so two upgrades in one
+        # process must take turns even on different stores: interleaved, one runs its DDL
+        # on the other's connection and both hang.
+        with _MIGRATION_LOCK:
             if self._migrated:
                 return
             config = Config()
             config.set_main_option(
                 "script_location", str(files("recap.store").joinpath("migrations"))
             )
-            for attempt in (1, 2):
-                try:
-                    with self.engine.begin() as connection:
-                        config.attributes["connection"] = connection
-                        command.upgrade(config, "head")
-                    break
-                except DBAPIError as error:
-                    # Another process migrated the same database at the same moment: its
-                    # tables exist now, and a second upgrade finds nothing left to do.
-                    if attempt == 2 or "already exists" not in str(error):
-                        raise
+            with self.engine.begin() as connection:
+                # Workers and API processes starting together each find a fresh database
+                # empty. Taking turns, with the DDL inside the transaction, each later one
+                # finds the schema at head and has nothing to do.
+                take_turns(connection, "recap", "migrations")
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
             self._migrated = True
 
     def _session(self) -> Session:

@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, Integer, String, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from recap.store.repository import SummaryStore, store_for
+from recap.store.repository import SummaryStore, store_for, take_turns
 from recap.store.tables import Base
 
 # SQLite allows 999 bound parameters per statement on old builds: stay well below.
@@ -125,6 +125,9 @@ class WatermarkStore:
         now = datetime.now(UTC)
         window_end = _utc(window_end)
         with self._store.engine.begin() as connection:
+            # Overlapping runs of one schedule take turns: the count and the current mark
+            # read below must still hold when this run writes them.
+            take_turns(connection, "schedule_watermarks", schedule_id)
             if session_ids and batch_workflow_id is not None:
                 connection.execute(
                     self._insert(HandoffRow)

@@ -1,0 +1,74 @@
+"""Small summaries, timelines and error occurrences for the store tests."""
+
+from __future__ import annotations
+
+from recap.clustering import ErrorKind, ErrorOccurrence
+from recap.llm.schema import GateReport, RunMetadata, SessionSummary, SummaryOutcome
+from recap.timeline.models import SessionInfo, Timeline, TimelineStats
+
+
+def summary(
+    title: str,
+    *,
+    session_id: str = "s1",
+    focus: str | None = None,
+    prompt_version: str = "p@1",
+    timeline_hash: str = "h",
+) -> SessionSummary:
+    return SessionSummary(
+        session_id=session_id,
+        title=title,
+        segments=[],
+        key_actions=[],
+        issues=[],
+        summary_outcome=SummaryOutcome(description=f"{title} outcome", success=True),
+        gate=GateReport(),
+        run=RunMetadata(
+            model="m",
+            prompt_version=prompt_version,
+            timeline_hash=timeline_hash,
+            timeline_tokens=5,
+            prompt_tokens=10,
+            completion_tokens=3,
+            latency_ms=9,
+            focus_area=focus,
+        ),
+    )
+
+
+def timeline(session_id: str = "s1") -> Timeline:
+    return Timeline(session=SessionInfo(session_id=session_id), events=[], stats=TimelineStats())
+
+
+def occurrences(sessions: range) -> list[ErrorOccurrence]:
+    """Two errors per session: a console error all share, and a 404 on every third."""
+    found = []
+    for i in sessions:
+        session_id = f"s{i:03d}"
+        found.append(
+            ErrorOccurrence(
+                session_id=session_id,
+                kind=ErrorKind.CONSOLE,
+                ref=f"e{i}a",
+                t_ms=1000 + i,
+                message=f"TypeError: order {i} has no total",
+                normalized="TypeError: order <n> has no total",
+                fingerprint="a" * 16,
+            )
+        )
+        if i % 3 == 0:
+            found.append(
+                ErrorOccurrence(
+                    session_id=session_id,
+                    kind=ErrorKind.NETWORK,
+                    ref=f"e{i}b",
+                    t_ms=2000 + i,
+                    message=f"GET /profile/{i} 404",
+                    normalized="GET /profile/<id> 404",
+                    method="GET",
+                    path_template="/profile/<id>",
+                    status=404,
+                    fingerprint="b" * 16,
+                )
+            )
+    return found
