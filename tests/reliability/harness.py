@@ -222,6 +222,13 @@ async def histories_json(client: Client, team: str) -> list[str]:
     return exported
 
 
+# Every figure line of the run, repeated in pytest's closing summary (see conftest.py) so
+# CI's log shows them even though pytest captures the tests' output.
+FIGURES: list[str] = []
+
+
 def report(name: str, **figures: Any) -> None:
     """Each test prints its figures (sessions, calls, faults, lost, duplicated)."""
-    print(f"\nRELIABILITY {name} " + json.dumps(figures, sort_keys=True), flush=True)
+    line = f"RELIABILITY {name} " + json.dumps(figures, sort_keys=True)
+    FIGURES.append(line)
+    print("\n" + line, flush=True)
