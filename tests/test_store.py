@@ -5,33 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from recap.llm.schema import GateReport, RunMetadata, SessionSummary, SummaryOutcome
 from recap.store.repository import SummaryStore
-from recap.timeline.models import SessionInfo, Timeline, TimelineStats
+from tests.store_samples import summary
+from tests.store_samples import timeline as sample_timeline
 
 pytest_plugins = ["tests.postgres"]
-
-
-def _summary(title: str, focus: str | None = None) -> SessionSummary:
-    return SessionSummary(
-        session_id="s1",
-        title=title,
-        segments=[],
-        key_actions=[],
-        issues=[],
-        summary_outcome=SummaryOutcome(description=f"{title} outcome", success=True),
-        gate=GateReport(),
-        run=RunMetadata(
-            model="m",
-            prompt_version="p@1",
-            timeline_hash="h",
-            timeline_tokens=5,
-            prompt_tokens=10,
-            completion_tokens=3,
-            latency_ms=9,
-            focus_area=focus,
-        ),
-    )
 
 
 def test_migrations_create_the_schema(database_url: str) -> None:
@@ -43,15 +21,15 @@ def test_migrations_create_the_schema(database_url: str) -> None:
 
 def test_summary_is_replaced_not_duplicated(database_url: str) -> None:
     store = SummaryStore(database_url)
-    first = store.save_summary(team_id="t", summary=_summary("first"))
-    second = store.save_summary(team_id="t", summary=_summary("second"))
+    first = store.save_summary(team_id="t", summary=summary("first"))
+    second = store.save_summary(team_id="t", summary=summary("second"))
     assert store.count_summaries(team_id="t", session_id="s1") == 1
     assert second.summary is not None and second.summary.title == "second"
     assert second.summary_outcome is not None
     assert second.summary_outcome.description == "second outcome"
     assert second.has_summary and second.updated_at >= first.updated_at
     # Another focus area is another summary; another team never sees this one.
-    store.save_summary(team_id="t", summary=_summary("focused", focus="  Checkout  Errors "))
+    store.save_summary(team_id="t", summary=summary("focused", focus="  Checkout  Errors "))
     assert store.count_summaries(team_id="t", session_id="s1") == 2
     focused = store.get_summary(team_id="t", session_id="s1", focus_area="checkout errors")
     assert focused is not None and focused.focus_area == "  Checkout  Errors "
@@ -60,7 +38,7 @@ def test_summary_is_replaced_not_duplicated(database_url: str) -> None:
 
 def test_timelines_round_trip(database_url: str) -> None:
     store = SummaryStore(database_url)
-    timeline = Timeline(session=SessionInfo(session_id="s1"), events=[], stats=TimelineStats())
+    timeline = sample_timeline()
     for _ in range(2):  # saving twice is harmless
         store.save_timeline(team_id="t", timeline_hash="abc", timeline=timeline, text="x", tokens=1)
     loaded = store.load_timeline("abc")

@@ -25,6 +25,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from recap.client import batch_result, start_batch
 from recap.config import Settings, get_settings
 from recap.jobs import BatchProgress
+from recap.store.repository import store_for
 from tests.model_double import ChatServer, Reply, chat_server, completion_body, grounded_reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +201,13 @@ async def wait_batch(client: Client, workflow_id: str, within: float) -> BatchPr
     progress = await batch_result(client, workflow_id, within)
     assert progress is not None, f"batch {workflow_id} still running after {within} s"
     return progress
+
+
+def summary_counts(database_url: str, team: str, session_ids: list[str]) -> tuple[int, int]:
+    """(sessions without a summary, sessions with more than one summary row)."""
+    store = store_for(database_url)
+    counts = [store.count_summaries(team_id=team, session_id=sid) for sid in session_ids]
+    return sum(1 for c in counts if c == 0), sum(1 for c in counts if c > 1)
 
 
 async def running_workflows(client: Client, team: str) -> list[str]:

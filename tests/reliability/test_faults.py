@@ -15,7 +15,6 @@ from temporalio.client import Client
 
 from recap.config import get_settings
 from recap.demo.generator import write_sample_sessions
-from recap.store.repository import store_for
 from tests.posthog_double import Fault, posthog_double
 from tests.reliability.harness import (
     MODEL_KEY,
@@ -27,6 +26,7 @@ from tests.reliability.harness import (
     run_batch,
     running_workflows,
     settings_for,
+    summary_counts,
     wait_batch,
     worker_environment,
     workers,
@@ -57,13 +57,6 @@ def _team(name: str) -> str:
     return f"rel-{name}-{uuid.uuid4().hex[:6]}"
 
 
-def _counts(team: str, session_ids: list[str]) -> tuple[int, int]:
-    """(sessions with no summary, sessions with more than one row)."""
-    store = store_for(get_settings().resolved_database_url)
-    counts = [store.count_summaries(team_id=team, session_id=sid) for sid in session_ids]
-    return sum(1 for c in counts if c == 0), sum(1 for c in counts if c > 1)
-
-
 async def test_worker_killed_mid_batch_loses_and_repeats_nothing(
     temporal_client: Client, recordings: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
@@ -86,7 +79,7 @@ async def test_worker_killed_mid_batch_loses_and_repeats_nothing(
         async with workers(environment, tmp_path / "worker-2.log"):
             progress = await wait_batch(temporal_client, workflow_id, within=600)
         calls = model.calls
-    missing, duplicated = _counts(team, session_ids)
+    missing, duplicated = summary_counts(get_settings().resolved_database_url, team, session_ids)
     report(
         "worker_kill",
         sessions=len(session_ids),
@@ -120,7 +113,7 @@ async def test_model_faults_end_typed_and_nothing_runs_on(
             workflow_id = await run_batch(temporal_client, settings, team, session_ids)
             progress = await wait_batch(temporal_client, workflow_id, within=900)
         calls, faults = model.calls, dict(model.faults)
-    missing, duplicated = _counts(team, session_ids)
+    missing, duplicated = summary_counts(get_settings().resolved_database_url, team, session_ids)
     failed = {failure.session_id: failure.error_type for failure in progress.failures}
     report(
         "model_faults",
@@ -182,7 +175,7 @@ async def test_posthog_faults_inside_a_batch(
         logged = worker.log_path.read_text(encoding="utf-8", errors="replace")
         posthog_key = posthog.api_key
     failed = {failure.session_id: failure.error_type for failure in progress.failures}
-    missing, duplicated = _counts(team, served_ids)
+    missing, duplicated = summary_counts(get_settings().resolved_database_url, team, served_ids)
     report(
         "posthog_faults",
         sessions=len(served_ids) + len(absent),

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from temporalio.client import Client
 
 from recap.demo.generator import write_sample_sessions
-from recap.store.repository import SummaryStore
 from tests.reliability.harness import (
     FaultPlan,
     Queues,
@@ -20,6 +19,7 @@ from tests.reliability.harness import (
     run_batch,
     running_workflows,
     settings_for,
+    summary_counts,
     wait_batch,
     worker_environment,
     workers,
@@ -70,10 +70,7 @@ async def test_postgres_down_mid_batch_loses_and_duplicates_nothing(
             progress = await wait_batch(temporal_client, workflow_id, within=600)
         calls = model.calls
         logged = worker.log_path.read_text(encoding="utf-8", errors="replace")
-    store = SummaryStore(database_url)
-    counts = [store.count_summaries(team_id=team, session_id=sid) for sid in session_ids]
-    lost = sum(1 for count in counts if count == 0)
-    duplicated = sum(1 for count in counts if count > 1)
+    lost, duplicated = summary_counts(database_url, team, session_ids)
     store_retries = logged.count("OperationalError")
     report(
         "store_outage",
