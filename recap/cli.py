@@ -112,9 +112,16 @@ def summarize(
     team: Annotated[
         str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="summarize again even when this prompt version already did"),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print stored summaries as JSON")] = False,
 ) -> None:
-    """Start one summary workflow per session, wait, and print each stored outcome."""
+    """Start one summary workflow per session, wait, and print each stored outcome.
+
+    A session already summarized (same focus area, same prompt version) is shown from the
+    store without a new workflow, unless --force."""
     settings = get_settings()
     from recap.logging import configure_logging
 
@@ -136,6 +143,7 @@ def summarize(
             session_ids=session_ids,
             focus_area=focus,
             source=source,
+            force=force,
         )
 
     try:

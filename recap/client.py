@@ -102,13 +102,38 @@ async def summarize_sessions(
     session_ids: list[str],
     focus_area: str | None,
     source: str | None,
+    force: bool = True,
 ) -> list[SessionOutcome]:
+    """Summarizes each session through its workflow and waits. Without `force`, a session
+    whose summary for this focus area was written by the current prompt version is not
+    summarized again: its stored summary is the outcome."""
     # Imported here so that importing recap.client stays cheap for the other commands.
-    from activities.models import SummarizeSessionInput
+    from activities.models import SummarizeSessionInput, SummarizeSessionResult
+    from recap.llm.prompts import load_prompt
+    from recap.store.repository import store_for
     from workflows.summarize_session import SummarizeSessionWorkflow
+
+    store = store_for(settings.resolved_database_url)
+    done: set[str] = set()
+    if not force:
+        done = await asyncio.to_thread(
+            store.sessions_with_summary,
+            team_id=team_id,
+            session_ids=list(dict.fromkeys(session_ids)),
+            focus_area=focus_area,
+            prompt_version=load_prompt().version,
+        )
 
     async def one(session_id: str) -> SessionOutcome:
         workflow_id = summary_workflow_id(team_id, session_id, focus_area)
+        stored = (
+            store.get_summary(team_id=team_id, session_id=session_id, focus_area=focus_area)
+            if session_id in done
+            else None
+        )
+        if stored is not None:
+            result = SummarizeSessionResult(workflow_id=workflow_id, stored=stored)
+            return SessionOutcome(session_id, workflow_id, result)
         handle = await client.start_workflow(
             SummarizeSessionWorkflow.run,
             SummarizeSessionInput(
