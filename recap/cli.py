@@ -128,11 +128,7 @@ def summarize(
     configure_logging(settings)
     from recap.client import connect, summarize_sessions
 
-    if source is not None and source != "posthog" and not source.startswith("files:"):
-        _fail("--source must be 'posthog' or 'files:DIR'", 2)
-    if source and source.startswith("files:"):
-        # The worker resolves the path, possibly from another directory: make it absolute.
-        source = "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
+    source = _absolute_source(source)
 
     async def go() -> list[SessionOutcome]:
         client = await connect(settings)
