@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     posthog_timeout_seconds: float = Field(default=60.0, gt=0)
     posthog_page_size: int = Field(default=100, ge=1, le=1000)
 
+    # Calls made outside Temporal (`recap fetch`, the quality benchmark) try this many
+    # times on 429, 5xx and cut answers, waiting as Retry-After asks or backing off.
+    retry_attempts: int = Field(default=5, ge=1, le=20)
+
     team_id: str = "default"
     # What the product is and who uses it, shown to the model as data (never instructions).
     product_context: str | None = None
@@ -98,6 +102,11 @@ class Settings(BaseSettings):
     llm_server_port: int = 8081
     llm_server_threads: int = 2
     llm_server_ctx_size: int = 8192
+    # Extra flags for the embedded llama-server, shell-quoted, e.g. "--no-repack --mlock".
+    llm_server_args: str = ""
+    # Another llama-server binary or GGUF model than the embedded packages' (optional).
+    llm_server_binary: Path | None = None
+    llm_server_model: Path | None = None
 
     # Batches
     # The model call runs on its own task queue so a worker-level rate and concurrency
