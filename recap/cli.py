@@ -76,20 +76,30 @@ def fetch(
 ) -> None:
     """Download one recording from PostHog (RECAP_POSTHOG_*) as a PostHog export file,
     which `recap timeline` and the files source read back."""
+    from recap.retry import RetryPolicy, call_with_retries
     from recap.sources.base import RecordingError
     from recap.sources.posthog import PostHogConfig, PostHogSource, export_recording
 
     settings = get_settings()
     target = out or Path(f"{session_id}.json")
     partial = target.with_name(f".{target.name}.partial")
+
+    def export(source: PostHogSource) -> int:
+        with partial.open("wb") as handle:  # each attempt starts the file afresh
+            return export_recording(source, session_id, handle)
+
     try:
         config = PostHogConfig.from_settings(
             settings,
             blocks_per_request=settings.posthog_blocks_per_request,
             timeout_seconds=settings.posthog_timeout_seconds,
         )
-        with partial.open("wb") as handle:
-            written = export_recording(PostHogSource(config), session_id, handle)
+        source = PostHogSource(config)
+        written = call_with_retries(
+            lambda: export(source),
+            notice=lambda text: err.print(f"[yellow]{text}[/]", highlight=False, soft_wrap=True),
+            policy=RetryPolicy(attempts=settings.retry_attempts),
+        )
         partial.replace(target)  # never leave a half-written recording under the real name
     except RecordingError as error:
         partial.unlink(missing_ok=True)
@@ -206,8 +216,74 @@ def dev() -> None:
     try:
         _run(lambda: _serve_until_signal(settings))
     except (EmbeddedStackError, OSError) as error:
-        _fail(str(error))
+        _fail_and_diagnose(str(error), settings, provided_by_stack=("temporal",))
     _exit(0)
+
+
+def _fail_and_diagnose(
+    message: str, settings: Settings, *, provided_by_stack: tuple[str, ...]
+) -> None:
+    """Fail `recap dev`/`recap demo` with the error, then what `recap doctor` finds wrong
+    beyond the parts the embedded stack provides (it has just stopped them)."""
+    from recap.doctor import describe, run_doctor
+
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    try:
+        report = _run(lambda: run_doctor(settings, skip=provided_by_stack))
+    except Exception as error:  # the doctor must never hide the error above
+        err.print(f"(recap doctor could not run: {error})", highlight=False, markup=False)
+    else:
+        if report.failing:
+            err.print("recap doctor also finds:", highlight=False)
+        for check in report.failing:
+            err.print(describe(check), highlight=False, markup=False, soft_wrap=True)
+    _exit(1)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="seconds each network step may take")
+    ] = 5.0,
+) -> None:
+    """Check everything recap is configured to use: Temporal, the model, PostHog or the
+    recordings directory, the database, free disk. One line per check, with the fix when
+    it fails; exit code 0 when none fails, 1 otherwise (docs/doctor.md)."""
+    from pydantic import ValidationError
+    from rich.text import Text
+
+    from recap.doctor import MARKS, run_doctor
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        _reject(f"the settings do not load: {error}")
+        return
+    from recap.logging import configure_logging
+
+    # The report is the output; a warning logged by a client underneath would only repeat it.
+    configure_logging(settings, level="ERROR")
+    report = _run(lambda: run_doctor(settings, timeout_seconds=timeout))
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        styles = {"pass": "green", "fail": "bold red", "info": "cyan", "skip": "dim"}
+        for check in report.checks:
+            line = Text(f"{MARKS[check.status]} ", style=styles[check.status])
+            line.append(f"{check.title}: ", style="bold")
+            line.append(check.value)
+            if check.detail:
+                line.append(f" — {check.detail}", style="dim" if check.ok else "")
+            out.print(line, soft_wrap=True)
+            if check.fix:
+                out.print(Text(f"    fix: {check.fix}", style="yellow"), soft_wrap=True)
+        failed = len(report.failing)
+        out.print(
+            "all checks passed" if report.ok else f"{failed} check{'s' * (failed != 1)} failed",
+            style="green" if report.ok else "bold red",
+        )
+    _exit(0 if report.ok else 1)
 
 
 @app.command()
@@ -241,7 +317,8 @@ def demo(
     try:
         outcomes = _run(lambda: run_demo(settings, out, err, keep_running=keep_running))
     except (EmbeddedStackError, ConnectionError) as error:
-        _fail(str(error))
+        # The demo brings its own recordings: the configured source is not its concern.
+        _fail_and_diagnose(str(error), settings, provided_by_stack=("temporal", "source"))
         return
     failed = [outcome for outcome in outcomes if outcome.error_type is not None]
     _exit(1 if failed else 0)
