@@ -129,7 +129,8 @@ def reply_with(content: str) -> Reply:
     return Reply(body=completion_body(content))
 
 
-_REF = re.compile(r"\be(\d+)\b")
+# Refs at the start of a timeline line only: a session id such as 019a…-e520-… is no ref.
+_REF = re.compile(r"^e(\d+) ", re.MULTILINE)
 
 
 def grounded_reply(body: dict[str, Any]) -> Reply:
@@ -172,3 +173,31 @@ def chat_server(*replies: Reply) -> Iterator[ChatServer]:
         chat.shutdown()
         chat.server_close()
         thread.join(timeout=5)
+
+
+def serve_models(chat: ChatServer, *models: str, status: int = 200, body: Any = None) -> None:
+    """Make `chat` answer `GET /v1/models` too, as OpenAI documents it (`{"object": "list",
+    "data": [{"id", "object": "model", ...}]}`), or with `status` and `body` instead.
+    Without this the double answers GET with 501, like a server that has no listing."""
+
+    class _ListingHandler(_ChatHandler):
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") != "/v1/models":
+                answer: Any = error_body("not found")
+                code = 404
+            elif status != 200:
+                answer, code = (body if body is not None else error_body("refused")), status
+            else:
+                data = [
+                    {"id": name, "object": "model", "created": 0, "owned_by": "double"}
+                    for name in models
+                ]
+                answer, code = {"object": "list", "data": data}, 200
+            payload = json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    chat.RequestHandlerClass = _ListingHandler
