@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from recap.client import SessionOutcome
 from recap.config import Settings
@@ -58,7 +60,7 @@ def print_outcomes(
         if not isinstance(outcome.result, SummarizeSessionResult):
             out.print(
                 f"[bold red]✗[/] [bold]{outcome.session_id}[/] failed "
-                f"([red]{outcome.error_type}[/]): {outcome.error}",
+                f"([red]{outcome.error_type}[/]): {escape(outcome.error or '')}",
                 highlight=False,
             )
             out.print(f"  {link}", style="dim", highlight=False)
@@ -67,24 +69,30 @@ def print_outcomes(
         assert summary is not None
         success = summary.summary_outcome.success
         mark = "[green]✓ success[/]" if success else "[yellow]✗ not successful[/]"
-        out.print(f"\n[bold]{outcome.session_id}[/] — {summary.title}", highlight=False)
-        out.print(f"  outcome: {mark} — {summary.summary_outcome.description}", highlight=False)
+        # The model's words are data, not rich markup: `[/b]` in a title would raise.
+        out.print(f"\n[bold]{outcome.session_id}[/] — {escape(summary.title)}", highlight=False)
+        out.print(
+            f"  outcome: {mark} — {escape(summary.summary_outcome.description)}",
+            highlight=False,
+        )
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
         table.add_column("ref", style="cyan")
         table.add_column("at")
         table.add_column("key action")
         for action in summary.key_actions:
-            table.add_row(action.event.ref, format_clock(action.event.t_ms), action.description)
+            table.add_row(
+                action.event.ref, format_clock(action.event.t_ms), Text(action.description)
+            )
         if summary.key_actions:
             out.print(table)
         for issue in summary.issues:
             out.print(
                 f"  [red]issue[/] {issue.kind.value} ({issue.severity}) at {issue.event.ref} "
-                f"{format_clock(issue.event.t_ms)}: {issue.description}",
+                f"{format_clock(issue.event.t_ms)}: {escape(issue.description)}",
                 highlight=False,
             )
         for note in summary.gate_notes:
-            out.print(f"  [yellow]gate note[/] {note}", highlight=False)
+            out.print(f"  [yellow]gate note[/] {escape(note)}", highlight=False)
         if summary.gate.dropped:
             out.print(
                 f"  the gate dropped {len(summary.gate.dropped)} unsupported claim(s)",

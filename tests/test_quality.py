@@ -2,7 +2,8 @@
 
 The labels are checked against the compiled timelines (each labelled problem is really
 there, and nothing is labelled that is not), the scoring against hand-made summaries,
-and `benchmarks/quality.py` once end to end against the real embedded model server.
+and `benchmarks/quality.py` end to end: through a configured OpenAI-compatible endpoint
+(the loopback model double), and once against the real embedded model server.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -40,6 +42,7 @@ from recap.llm.schema import (
 from recap.sources.files import load_recording_file
 from recap.timeline import compile_timeline, render_event
 from recap.timeline.models import ACTION_KINDS, ERROR_KINDS, SIGNAL_FLAGS, EventKind, Timeline
+from tests.model_double import Reply, chat_server, reply_with
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "quality.py"
@@ -299,6 +302,87 @@ def test_the_endpoint_follows_the_settings() -> None:
     assert not openai.embedded and openai.base_url is None and not openai.schema_limits
     given = quality.choose_endpoint(Settings(), "http://127.0.0.1:9/v1", "m")
     assert (given.base_url, given.model, given.embedded) == ("http://127.0.0.1:9/v1", "m", False)
+
+
+# --- the benchmark, through a configured endpoint (the loopback model double) ----------------
+
+DOUBLE_KEY = "sk-quality-double"
+_LINE_REF = re.compile(r"^(e\d+) ", re.MULTILINE)
+
+
+def _says_success_citing_two_refs(body: dict[str, Any]) -> Reply:
+    """A schema-valid summary citing the first two timeline lines' refs, always a success.
+
+    Refs are read only where a timeline line starts: a session id such as
+    `019aaaae-e520-…` in the prompt's header holds an `e520` too.
+    """
+    prompt = "\n".join(
+        str(message.get("content", ""))
+        for message in body["messages"]
+        if message.get("role") == "user"
+    )
+    refs = _LINE_REF.findall(prompt)[:2]
+    answer = {
+        "title": "The user browsed the shop",
+        "segments": [],
+        "key_actions": [
+            {"ref": ref, "description": "Acted on the page", "flags": []} for ref in refs
+        ],
+        "issues": [],
+        "summary_outcome": {"description": "The user browsed the pages.", "success": True},
+    }
+    return reply_with(json.dumps(answer))
+
+
+@pytest.mark.parametrize("configured_by", ["environment", "flags"])
+def test_benchmark_through_a_configured_endpoint(configured_by: str) -> None:
+    """RECAP_LLM_BASE_URL/RECAP_LLM_MODEL/RECAP_LLM_API_KEY, or --base-url/--model, send
+    every labelled session to that endpoint; nothing embedded is started."""
+    env = {**os.environ}
+    for name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_LLM_MODEL"):
+        env.pop(name, None)
+    with chat_server() as double:
+        double.responder = _says_success_citing_two_refs
+        args = [sys.executable, str(BENCHMARK)]
+        if configured_by == "environment":
+            env["RECAP_LLM_BASE_URL"] = double.base_url
+            env["RECAP_LLM_MODEL"] = "served-model"
+            env["RECAP_LLM_API_KEY"] = DOUBLE_KEY
+        else:
+            args += ["--base-url", double.base_url, "--model", "served-model"]
+        completed = subprocess.run(
+            args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        requests = list(double.requests)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout)
+    assert report["endpoint"] == {
+        "base_url": double.base_url,
+        "model": "served-model",
+        "embedded": False,
+        "schema_limits": False,
+    }
+    assert "starting the embedded model server" not in completed.stderr
+    labelled = labelled_sessions()
+    assert report["sessions"] == report["summarized"] == len(labelled)
+    assert report["failures"] == {}
+    # the double says success=True for every session: right only for the successful ones
+    expected = sum(s.expected_success for s in labelled) / len(labelled)
+    assert report["outcome_accuracy"] == round(expected, 4)
+    assert [row["outcome_correct"] for row in report["per_session"]] == [
+        s.expected_success for s in labelled
+    ]
+    assert report["stored_ref_existence"] == 1.0 and report["cited_ref_existence"] == 1.0
+    assert report["prompt_tokens"]["total"] == 120 * len(labelled)  # the double's usage
+    # one chat completion per session, all to the configured model with the schema
+    assert len(requests) == len(labelled)
+    for request in requests:
+        assert request["path"] == "/v1/chat/completions"
+        assert request["body"]["model"] == "served-model"
+        assert request["body"]["response_format"]["type"] == "json_schema"
+        if configured_by == "environment":
+            assert request["headers"]["authorization"] == f"Bearer {DOUBLE_KEY}"
+    assert DOUBLE_KEY not in completed.stdout + completed.stderr
 
 
 # --- the benchmark, against the real embedded model -----------------------------------------

@@ -1510,6 +1510,11 @@ class _Scenario:
     description: str
     visitor: _Visitor
     play: Callable[[SimulatedTab], None]
+    expected_success: bool
+    """Did the visitor do what they came for: the `summary_outcome.success` a correct
+    summary gives. Written beside the script that plays the visit, so they cannot drift."""
+    known_outcome: str
+    """That verdict in a few words, for people reading the demo."""
 
 
 _DESKTOP_CHROME: Final = {
@@ -1526,6 +1531,8 @@ _SCENARIOS: Final[dict[str, _Scenario]] = {
         "server error on 'Place order', clicks it four more times in frustration and leaves.",
         _Visitor(None, {**_DESKTOP_CHROME, "$initial_referring_domain": "$direct"}),
         _checkout_failure,
+        expected_success=False,
+        known_outcome="failed: 'Place order' got a server error and no order was placed",
     ),
     "signup_success": _Scenario(
         "A visitor signs up from the landing page with name, email, password and the terms "
@@ -1540,12 +1547,17 @@ _SCENARIOS: Final[dict[str, _Scenario]] = {
             },
         ),
         _signup_success,
+        expected_success=True,
+        known_outcome="succeeded: the account was created and the welcome page shown",
     ),
     "wanderer": _Scenario(
         "A visitor reads a blog post, browses Pricing, Features and Docs, goes idle for about a "
         "minute, then clicks a 'Contact sales' link that does nothing.",
         _Visitor(None, {**_DESKTOP_CHROME, "$initial_referring_domain": "news.ycombinator.com"}),
         _wanderer,
+        # Browsing is no goal; asking sales is, and the link does nothing.
+        expected_success=False,
+        known_outcome="failed: the 'Contact sales' link they ended on does nothing",
     ),
 }
 
@@ -1560,6 +1572,9 @@ class SampleSession:
     scenario: str
     description: str
     path: Path
+    expected_success: bool
+    """The scenario's ground truth: the `summary_outcome.success` a correct summary gives."""
+    known_outcome: str
 
 
 def _person(visitor: _Visitor, rng: random.Random, start_ms: int) -> Json:
@@ -1608,5 +1623,15 @@ def write_sample_sessions(
         session_id = document["data"]["id"]
         path = directory / f"{session_id}.json"
         path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-        written.append(SampleSession(session_id, scenario, _SCENARIOS[scenario].description, path))
+        script = _SCENARIOS[scenario]
+        written.append(
+            SampleSession(
+                session_id,
+                scenario,
+                script.description,
+                path,
+                expected_success=script.expected_success,
+                known_outcome=script.known_outcome,
+            )
+        )
     return written

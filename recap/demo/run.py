@@ -1,7 +1,9 @@
 """`recap demo`: the whole product on a fresh machine, in one command.
 
 Starts the embedded stack, generates sample sessions, summarizes them through Temporal
-and the model, prints the results and stops everything it started.
+and the model, prints the results and stops everything it started. Beside each summary
+it prints what code found in the session and whether the model's outcome matches the
+sample's known outcome, since the default local model is tiny.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.api.server import api_url, serve_api
 from recap.client import SessionOutcome, connect, summarize_sessions
 from recap.config import Settings
-from recap.demo.generator import write_sample_sessions
+from recap.demo.facts import print_session_facts, timeline_facts
+from recap.demo.generator import SampleSession, write_sample_sessions
 from recap.embedded import EmbeddedStack, PortInUse, ensure_port_free, free_port
 from recap.report import print_outcomes
+from recap.sources.files import load_recording_file
 from recap.store.repository import store_for
+from recap.timeline import compile_timeline
+from recap.timeline.models import Timeline
+
+OLLAMA_EXAMPLE = "RECAP_LLM_BASE_URL=http://localhost:11434/v1 RECAP_LLM_MODEL=qwen2.5:7b"
 
 
 async def run_demo(
@@ -29,7 +37,10 @@ async def run_demo(
     from worker import run_worker
 
     stack = EmbeddedStack(settings)
-    with err.status("starting the Temporal dev server and the local model server…"):
+    starting = "the Temporal dev server" + (
+        " and the local model server" if stack.runs_model_server else ""
+    )
+    with err.status(f"starting {starting}…"):
         await stack.start()
     stop = asyncio.Event()
     worker_task = asyncio.create_task(run_worker(settings, stop))
@@ -54,13 +65,21 @@ async def run_demo(
                 focus_area=None,
                 source=f"files:{recordings.resolve()}",
             )
-        print_outcomes(outcomes, settings, out, as_json=False)
+        _print_results(settings, samples, outcomes, out)
         api_settings = settings.model_copy(update={"source": f"files:{recordings.resolve()}"})
         api_task, url = await _start_api(api_settings, stop)
         demo_key = await _show_api(
             api_settings, url, [sample.session_id for sample in samples], out
         )
         out.print(f"\nTemporal UI: {settings.temporal_ui_url}", highlight=False)
+        if not keep_running:
+            out.print(
+                "The dev server keeps its history: run `recap dev` to browse these workflows "
+                "in the UI later.",
+                style="dim",
+            )
+        # soft wrap: rich's own line breaks would split the variables people copy
+        out.print(capable_model_hint(settings), style="bold", highlight=False, soft_wrap=True)
         if keep_running:
             out.print("The stack keeps running; press Ctrl+C to stop.", style="dim")
             loop = asyncio.get_running_loop()
@@ -72,12 +91,6 @@ async def run_demo(
                 highlight=False,
             )
             await stop.wait()
-        else:
-            out.print(
-                "The dev server keeps its history: run `recap dev` to browse these workflows "
-                "in the UI later.",
-                style="dim",
-            )
         return outcomes
     finally:
         stop.set()
@@ -89,6 +102,61 @@ async def run_demo(
             with suppress(Exception):
                 await asyncio.wait_for(api_task, timeout=10)
         stack.stop()
+
+
+def _print_results(
+    settings: Settings,
+    samples: list[SampleSession],
+    outcomes: list[SessionOutcome],
+    out: Console,
+) -> None:
+    """Each sample's stored summary, then the facts code found and the known outcome."""
+    from activities.models import SummarizeSessionResult
+
+    by_session = {outcome.session_id: outcome for outcome in outcomes}
+    for sample in samples:
+        outcome = by_session[sample.session_id]
+        print_outcomes([outcome], settings, out, as_json=False)
+        summary = (
+            outcome.result.stored.summary
+            if isinstance(outcome.result, SummarizeSessionResult)
+            else None
+        )
+        timeline = _sample_timeline(
+            settings, sample, summary.run.timeline_hash if summary else None
+        )
+        print_session_facts(
+            out,
+            timeline_facts(timeline),
+            known_outcome=sample.known_outcome,
+            expected_success=sample.expected_success,
+            model_success=summary.summary_outcome.success if summary else None,
+        )
+
+
+def _sample_timeline(
+    settings: Settings, sample: SampleSession, timeline_hash: str | None
+) -> Timeline:
+    """The timeline the model read, as stored with its summary; a session that has no
+    summary is compiled from its file (refs are the same: the budget keeps numbers)."""
+    if timeline_hash is not None:
+        stored = store_for(settings.resolved_database_url).load_timeline(timeline_hash)
+        if stored is not None:
+            return stored.timeline
+    return compile_timeline(load_recording_file(sample.path), settings.timeline)
+
+
+def capable_model_hint(settings: Settings) -> str:
+    """One line on where the summaries came from and how to use a capable model instead."""
+    if settings.uses_embedded_model:
+        source = f"the tiny local model ({settings.llm_model})"
+    else:
+        source = f"{settings.llm_model} at {settings.effective_llm_base_url}"
+    return (
+        f"Summaries by {source}. For a capable model set RECAP_LLM_BASE_URL, "
+        f"RECAP_LLM_MODEL and RECAP_LLM_API_KEY (OpenAI or any OpenAI-compatible "
+        f"endpoint), or use Ollama: {OLLAMA_EXAMPLE} recap demo"
+    )
 
 
 async def _start_api(settings: Settings, stop: asyncio.Event) -> tuple[asyncio.Task[None], str]:
