@@ -49,6 +49,7 @@ from recap.llm.prompts import load_prompt
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
 from recap.logging import configure_logging
+from recap.retry import RetryPolicy, acall_with_retries
 from recap.sources.files import load_recording_file
 from recap.timeline import (
     budget_timeline,
@@ -155,7 +156,12 @@ async def run_session(
     }
     started = time.monotonic()
     try:
-        summary = await summarize_timeline(request, model)
+        # Outside Temporal: ride out 429s and 5xx the way the workflow's retries would.
+        summary = await acall_with_retries(
+            lambda: summarize_timeline(request, model),
+            notice=lambda text: print(f"{labelled.name}: {text}", file=sys.stderr),
+            policy=RetryPolicy(attempts=settings.retry_attempts),
+        )
     except Exception as error:  # every failure is scored; the run goes on
         row["error"] = {
             "code": getattr(error, "code", type(error).__name__),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ from recap.llm.schema import (
 from recap.sources.files import load_recording_file
 from recap.timeline import compile_timeline, render_event
 from recap.timeline.models import ACTION_KINDS, ERROR_KINDS, SIGNAL_FLAGS, EventKind, Timeline
-from tests.model_double import Reply, chat_server, reply_with
+from tests.model_double import Reply, chat_server, error_body, grounded_reply
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "quality.py"
@@ -307,44 +306,23 @@ def test_the_endpoint_follows_the_settings() -> None:
 # --- the benchmark, through a configured endpoint (the loopback model double) ----------------
 
 DOUBLE_KEY = "sk-quality-double"
-_LINE_REF = re.compile(r"^(e\d+) ", re.MULTILINE)
 
 
-def _says_success_citing_two_refs(body: dict[str, Any]) -> Reply:
-    """A schema-valid summary citing the first two timeline lines' refs, always a success.
-
-    Refs are read only where a timeline line starts: a session id such as
-    `019aaaae-e520-…` in the prompt's header holds an `e520` too.
-    """
-    prompt = "\n".join(
-        str(message.get("content", ""))
-        for message in body["messages"]
-        if message.get("role") == "user"
-    )
-    refs = _LINE_REF.findall(prompt)[:2]
-    answer = {
-        "title": "The user browsed the shop",
-        "segments": [],
-        "key_actions": [
-            {"ref": ref, "description": "Acted on the page", "flags": []} for ref in refs
-        ],
-        "issues": [],
-        "summary_outcome": {"description": "The user browsed the pages.", "success": True},
-    }
-    return reply_with(json.dumps(answer))
-
-
-@pytest.mark.parametrize("configured_by", ["environment", "flags"])
+@pytest.mark.parametrize("configured_by", ["environment", "flags", "rate-limited"])
 def test_benchmark_through_a_configured_endpoint(configured_by: str) -> None:
     """RECAP_LLM_BASE_URL/RECAP_LLM_MODEL/RECAP_LLM_API_KEY, or --base-url/--model, send
-    every labelled session to that endpoint; nothing embedded is started."""
+    every labelled session to that endpoint; nothing embedded is started. A 429 with
+    Retry-After is waited out, as Temporal would, with a notice."""
     env = {**os.environ}
     for name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_LLM_MODEL"):
         env.pop(name, None)
     with chat_server() as double:
-        double.responder = _says_success_citing_two_refs
+        double.responder = grounded_reply  # says success=True, citing two refs
+        if configured_by == "rate-limited":
+            slow_down = error_body("Rate limit reached", type_="rate_limit_error")
+            double.script(Reply(status=429, body=slow_down, headers={"retry-after": "1"}))
         args = [sys.executable, str(BENCHMARK)]
-        if configured_by == "environment":
+        if configured_by != "flags":
             env["RECAP_LLM_BASE_URL"] = double.base_url
             env["RECAP_LLM_MODEL"] = "served-model"
             env["RECAP_LLM_API_KEY"] = DOUBLE_KEY
@@ -375,12 +353,15 @@ def test_benchmark_through_a_configured_endpoint(configured_by: str) -> None:
     assert report["stored_ref_existence"] == 1.0 and report["cited_ref_existence"] == 1.0
     assert report["prompt_tokens"]["total"] == 120 * len(labelled)  # the double's usage
     # one chat completion per session, all to the configured model with the schema
-    assert len(requests) == len(labelled)
+    refused = int(configured_by == "rate-limited")
+    assert len(requests) == len(labelled) + refused
+    notices = [line for line in completed.stderr.splitlines() if "trying again" in line]
+    assert len(notices) == refused
     for request in requests:
         assert request["path"] == "/v1/chat/completions"
         assert request["body"]["model"] == "served-model"
         assert request["body"]["response_format"]["type"] == "json_schema"
-        if configured_by == "environment":
+        if configured_by != "flags":
             assert request["headers"]["authorization"] == f"Bearer {DOUBLE_KEY}"
     assert DOUBLE_KEY not in completed.stdout + completed.stderr
 
