@@ -227,6 +227,12 @@ def team_router() -> APIRouter:
         "/session_summaries/create_session_summaries_individually/",
         response_model=SessionSummariesResponse,
         summary="Summarize each session on its own (one batch job)",
+        responses={
+            202: {
+                "model": SessionSummariesResponse,
+                "description": "`?wait=true` ran out: the sessions in `pending` are still running",
+            }
+        },
     )
     async def create_session_summaries_individually(
         request: Request,
