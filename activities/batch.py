@@ -16,9 +16,9 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError
 
 from activities.errors import typed_errors
+from activities.failures import failure_type
 from activities.models import SummarizeSessionResult
 from recap import metrics
-from recap.client import failure_reason
 from recap.config import get_settings
 from recap.llm.prompts import load_prompt
 from recap.logging import get_logger
@@ -92,7 +92,7 @@ async def await_summary_workflow(request: AwaitSummaryInput) -> SessionOutcome:
     try:
         result = await handle.result()
     except WorkflowFailureError as error:
-        error_type, message = failure_reason(error)
+        error_type, message = failure_type(error, "workflow_failed")
         metrics.summary_joined("failed")
         return SessionOutcome(
             session_id=request.session_id, status="failed", error_type=error_type, error=message

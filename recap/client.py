@@ -11,13 +11,13 @@ from typing import Literal
 from temporalio.client import Client, Interceptor, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from recap.config import Settings
 from recap.jobs import BatchProgress, ClusterProgress
 from recap.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
 from recap.tracing import configure_tracing
+from workflows.failures import failure_type
 
 TemporalClient = Client
 
@@ -81,19 +81,6 @@ class SessionOutcome:
     error: str | None = None
 
 
-def failure_reason(error: BaseException) -> tuple[str, str]:
-    """The typed reason (e.g. `recording_not_found`) and message behind a workflow failure."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return cause.type, cause.message
-        if isinstance(cause, WorkflowFailureError | ActivityError):
-            cause = cause.cause
-            continue
-        cause = cause.__cause__
-    return "workflow_failed", str(error)
-
-
 async def summarize_sessions(
     client: Client,
     settings: Settings,
@@ -152,7 +139,7 @@ async def summarize_sessions(
         try:
             result = await handle.result()
         except WorkflowFailureError as error:
-            error_type, message = failure_reason(error)
+            error_type, message = failure_type(error, "workflow_failed")
             return SessionOutcome(session_id, workflow_id, None, error_type, message)
         return SessionOutcome(session_id, workflow_id, result)
 

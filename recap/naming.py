@@ -6,6 +6,7 @@ Plain strings only: this module is imported by code that must not import tempora
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 # Custom search attributes (all Keyword) operators filter on in the Temporal UI.
 SEARCH_ATTRIBUTE_TEAM = "RecapTeamId"
@@ -33,6 +34,15 @@ def summary_workflow_id(team_id: str, session_id: str, focus_area: str | None = 
 def batch_workflow_id(team_id: str, batch_key: str) -> str:
     """One batch of session summaries; `batch_key` tells batches of one team apart."""
     return f"session-batch:{team_id}:{batch_key}"
+
+
+def scheduled_batch_workflow_id(schedule_id: str, start: datetime, end: datetime) -> str:
+    """The batch one scheduled run hands its recordings to, stable per schedule and window
+    (end times from `start` to `end`): a replayed or retried start attaches, never doubles."""
+    return (
+        f"scheduled-summaries:{schedule_id}:"
+        f"{start.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{end.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
+    )
 
 
 def cluster_workflow_id(team_id: str, run_key: str) -> str:

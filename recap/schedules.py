@@ -114,14 +114,6 @@ class _Candidate:
     ongoing: bool = False
 
 
-def batch_workflow_id(schedule_id: str, window: RecordingWindow) -> str:
-    """Stable per schedule and window: a replayed or retried start attaches, never doubles."""
-    return (
-        f"scheduled-summaries:{schedule_id}:"
-        f"{window.start.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{window.end.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
-    )
-
-
 def _keep(candidate: _Candidate, window: RecordingWindow, filters: RecordingFilters) -> bool:
     if candidate.ongoing or not window.start <= candidate.end_time <= window.end:
         return False

@@ -19,12 +19,12 @@ with workflow.unsafe.imports_passed_through():
         list_scheduled_recordings,
         record_schedule_handoff,
     )
+    from recap.naming import scheduled_batch_workflow_id
     from recap.schedules import (
         BATCH_WORKFLOW,
         ScheduledSummariesInput,
         ScheduledSummariesResult,
         SummarizeBatchRequest,
-        batch_workflow_id,
     )
 
 
@@ -48,7 +48,9 @@ class ScheduledSummariesWorkflow:
 
         batch_id: str | None = None
         if listed.session_ids:
-            batch_id = batch_workflow_id(request.schedule_id, listed.window)
+            batch_id = scheduled_batch_workflow_id(
+                request.schedule_id, listed.window.start, listed.window.end
+            )
             workflow.set_current_details(
                 f"**Starting** a batch of {len(listed.session_ids)} sessions: `{batch_id}`"
             )
