@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recap.cli_support import err, out
+from recap.cli_support import absolute_source, err, out, read_session_ids, watch_progress
 from recap.cli_support import exit_now as _exit
 from recap.cli_support import fail as _fail
 from recap.cli_support import reject as _reject
@@ -20,6 +20,7 @@ from recap.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from recap.client import SessionOutcome
+    from recap.jobs import BatchProgress
 
 app = typer.Typer(
     name="recap",
@@ -138,7 +139,7 @@ def summarize(
     configure_logging(settings)
     from recap.client import connect, summarize_sessions
 
-    source = _absolute_source(source)
+    source = absolute_source(source)
 
     async def go() -> list[SessionOutcome]:
         client = await connect(settings)
@@ -331,65 +332,18 @@ batch_app = typer.Typer(
 app.add_typer(batch_app, name="batch")
 
 
-def _read_session_ids(values: list[str]) -> list[str]:
-    """Each value is a file of ids (one a line, `#` comments) or ids separated by commas."""
-    ids: list[str] = []
-    for value in values:
-        path = Path(value).expanduser()
-        try:
-            is_file = path.is_file()
-        except OSError:  # e.g. a long comma-separated list is no file name at all
-            is_file = False
-        if is_file:
-            lines = path.read_text(encoding="utf-8").splitlines()
-            ids.extend(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-        else:
-            ids.extend(part.strip() for part in value.split(",") if part.strip())
-    return list(dict.fromkeys(ids))
-
-
-def _absolute_source(source: str | None) -> str | None:
-    if source is not None and source != "posthog" and not source.startswith("files:"):
-        _reject("--source must be 'posthog' or 'files:DIR'", 2)
-    if source and source.startswith("files:"):
-        # The worker resolves the path, possibly from another directory: make it absolute.
-        return "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
-    return source
-
-
 async def _watch_batch(settings: Settings, workflow_id: str) -> int:
     """Shows the batch's progress until it ends; the exit code says whether any failed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from recap.client import batch_progress
 
-    from recap.client import batch_is_running, batch_progress, connect
-
-    client = await connect(settings)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("batch", total=None, counts="")
-        while True:
-            progress = await batch_progress(client, workflow_id)
-            bar.update(
-                task,
-                total=progress.total,
-                completed=progress.done,
-                counts=f"{progress.summarized} summarized, {progress.skipped} skipped, "
-                f"{progress.failed} failed, {progress.in_flight} in flight",
-            )
-            if not await batch_is_running(client, workflow_id):
-                break
-            await asyncio.sleep(1.0)
-    progress = await batch_progress(client, workflow_id)
-    for failure in progress.failures:
-        out.print(
-            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
-            highlight=False,
+    def show(progress: BatchProgress) -> tuple[str, int | None, int, str]:
+        counts = (
+            f"{progress.summarized} summarized, {progress.skipped} skipped, "
+            f"{progress.failed} failed, {progress.in_flight} in flight"
         )
+        return "batch", progress.total, progress.done, counts
+
+    progress = await watch_progress(settings, workflow_id, read=batch_progress, show=show)
     out.print(f"batch {workflow_id}: {progress.status}", highlight=False)
     return 0 if progress.status == "completed" and progress.failed == 0 else 1
 
@@ -477,11 +431,11 @@ def _start_batch(
     team: str | None,
 ) -> None:
     settings = get_settings()
-    session_ids = _read_session_ids(values)
+    session_ids = read_session_ids(values)
     if not session_ids:
         _reject("no session ids found in --sessions", 2)
         return
-    source = _absolute_source(source)
+    source = absolute_source(source)
     from recap.logging import configure_logging
 
     configure_logging(settings)

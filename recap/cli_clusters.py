@@ -3,7 +3,6 @@ sessions most like a given one."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from recap.cli_support import err, out
+from recap.cli_support import absolute_source, err, out, read_session_ids, watch_progress
 from recap.cli_support import exit_now as _exit
 from recap.cli_support import fail as _fail
 from recap.cli_support import reject as _reject
@@ -21,6 +20,7 @@ from recap.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from recap.clustering.models import ErrorCluster
+    from recap.jobs import ClusterProgress
 
 clusters_app = typer.Typer(
     name="clusters",
@@ -87,16 +87,15 @@ def clusters_run(
 ) -> None:
     """Cluster the errors of the given sessions with the team's earlier ones, name new
     clusters, and show progress (Ctrl-C detaches; the workflow keeps running)."""
-    from recap.cli import _absolute_source, _read_session_ids
 
     settings = get_settings()
     session_ids: list[str] | None = None
     if sessions:
-        session_ids = _read_session_ids(sessions)
+        session_ids = read_session_ids(sessions)
         if not session_ids:
             _reject("no session ids found in --sessions", 2)
             return
-    source = _absolute_source(source)
+    source = absolute_source(source)
     from recap.logging import configure_logging
 
     configure_logging(settings)
@@ -141,39 +140,17 @@ def clusters_run(
 
 async def _watch(settings: Settings, workflow_id: str) -> int:
     """Shows the run's progress until it ends; the exit code says whether it completed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from recap.client import clustering_progress
 
-    from recap.client import batch_is_running, clustering_progress, connect
-
-    client = await connect(settings)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("sessions", total=None, counts="")
-        while True:
-            progress = await clustering_progress(client, workflow_id)
-            naming = f", {progress.named}/{progress.to_name} named" if progress.to_name else ""
-            bar.update(
-                task,
-                description=progress.status,
-                total=progress.total,
-                completed=progress.done,
-                counts=f"{progress.failed} failed, {progress.occurrences} errors, "
-                f"{progress.clusters} clusters{naming}",
-            )
-            if not await batch_is_running(client, workflow_id):
-                break
-            await asyncio.sleep(1.0)
-    progress = await clustering_progress(client, workflow_id)
-    for failure in progress.failures:
-        out.print(
-            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
-            highlight=False,
+    def show(progress: ClusterProgress) -> tuple[str, int | None, int, str]:
+        naming = f", {progress.named}/{progress.to_name} named" if progress.to_name else ""
+        counts = (
+            f"{progress.failed} failed, {progress.occurrences} errors, "
+            f"{progress.clusters} clusters{naming}"
         )
+        return progress.status, progress.total, progress.done, counts
+
+    progress = await watch_progress(settings, workflow_id, read=clustering_progress, show=show)
     out.print(
         f"{workflow_id}: {progress.status}, {progress.clusters} clusters "
         f"({progress.named} named); see them with `recap clusters list`",
