@@ -17,7 +17,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project
 COPY . .
-# Editable, as in development: the wheel leaves out worker.py, which `recap worker` imports.
+# Editable, as in development: the code runs from /app, as `recap worker` and `recap api` do.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev
 

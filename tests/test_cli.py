@@ -1,4 +1,4 @@
-"""The `recap timeline` command, as DESIGN.md's CLI contract describes it."""
+"""The `recap timeline` command, as recap's CLI contract describes it (README, "Everyday use")."""
 
 from __future__ import annotations
 
