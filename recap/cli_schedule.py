@@ -7,15 +7,14 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
+from recap.cli_support import absolute_source, out
 from recap.cli_support import exit_now as _exit
 from recap.cli_support import fail as _fail
-from recap.cli_support import out
 from recap.config import Settings, get_settings
 
 schedule_app = typer.Typer(
@@ -105,11 +104,7 @@ def create(
     settings = get_settings()
     if (every is None) == (cron is None):
         _fail("give exactly one of --every or --cron", 2)
-    if source is not None and source != "posthog" and not source.startswith("files:"):
-        _fail("--source must be 'posthog' or 'files:DIR'", 2)
-    if source and source.startswith("files:"):
-        # The worker resolves the path, possibly from another directory: make it absolute.
-        source = "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
+    source = absolute_source(source)
     options = ScheduleOptions(
         schedule_id=schedule_id,
         every=parse_duration(every) if every else None,
