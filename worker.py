@@ -22,12 +22,12 @@ from activities.batch import BATCH_ACTIVITIES
 from activities.clusters import CLUSTER_MODEL_ACTIVITIES, CLUSTER_PIPELINE_ACTIVITIES
 from activities.schedule import SCHEDULE_ACTIVITIES
 from activities.summary import MODEL_ACTIVITIES, PIPELINE_ACTIVITIES
-from recap import metrics
-from recap.client import connect
-from recap.config import Settings, get_settings
-from recap.logging import configure_logging, get_logger
-from recap.tracing import flush_tracing
-from workflows import ALL_WORKFLOWS
+from recap.core import metrics
+from recap.core.config import Settings, get_settings
+from recap.core.logging import configure_logging, get_logger
+from recap.core.tracing import flush_tracing
+from recap.jobs.client import connect
+from workflows.catalog import ALL_WORKFLOWS
 
 log = get_logger(__name__)
 

@@ -18,10 +18,10 @@ from temporalio.client import WorkflowFailureError
 from activities.errors import typed_errors
 from activities.failures import failure_type
 from activities.models import SummarizeSessionResult
-from recap import metrics
-from recap.config import get_settings
+from recap.core import metrics
+from recap.core.config import get_settings
+from recap.core.logging import get_logger
 from recap.llm.prompts import load_prompt
-from recap.logging import get_logger
 from recap.store.repository import store_for
 
 log = get_logger(__name__)

@@ -15,14 +15,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
-from recap import metrics, pipeline
 from recap.clustering.cluster import cluster_errors
 from recap.clustering.extract import extract_errors
-from recap.clustering.store import clusters_for
-from recap.config import get_settings
-from recap.llm.client import chat_model_from_settings
-from recap.llm.cluster_names import ClusterName, NamedCluster, name_cluster, needs_name
-from recap.logging import get_logger
+from recap.clustering.naming import ClusterName, NamedCluster, name_cluster, needs_name
+from recap.core import metrics
+from recap.core.config import get_settings
+from recap.core.logging import get_logger
+from recap.services import summary as pipeline
+from recap.services.bootstrap import chat_model, open_source
+from recap.store.clusters import clusters_for
 from recap.store.repository import store_for
 from recap.store.session_index import SessionIndex
 
@@ -123,10 +124,9 @@ def extract_session_errors(request: ExtractSessionErrorsInput) -> ExtractedError
         stored = SessionIndex(store).latest_timeline(request.team_id, request.session_id, summary)
         compiled = stored is None
         if stored is None:
-            source = pipeline.open_source(
+            source = open_source(
                 request.source or settings.source,
-                settings.timeline.max_decoded_bytes,
-                settings=settings,
+                settings,
                 progress=lambda progress: activity.heartbeat(
                     progress.blocks_done, progress.blocks_total
                 ),
@@ -139,7 +139,7 @@ def extract_session_errors(request: ExtractSessionErrorsInput) -> ExtractedError
                 max_tokens=settings.timeline_max_tokens,
                 config=settings.timeline,
             )
-            metrics.session_compiled(result)
+            metrics.session_compiled(result.tokens)
             stored = store.load_timeline(result.timeline_hash)
             if stored is None:
                 raise pipeline.TimelineMissing(
@@ -221,7 +221,7 @@ async def name_error_cluster(request: NameErrorClusterInput) -> NamedCluster:
             type="cluster_missing",
             non_retryable=True,
         )
-    model = chat_model_from_settings(settings)
+    model = chat_model(settings)
     heartbeat = asyncio.create_task(_heartbeat_forever())
     try:
         with typed_errors():

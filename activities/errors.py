@@ -12,11 +12,12 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from recap import metrics
+from recap.core import metrics
 from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
-from recap.pipeline import SourceUnavailable, TimelineMissing
-from recap.sources.base import RecordingError
+from recap.recording.models import RecordingError
+from recap.services.bootstrap import SourceUnavailable
+from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
 
 NON_RETRYABLE_TYPES = (

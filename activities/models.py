@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from recap.llm.schema import SessionSummary
-from recap.pipeline import CompiledTimeline
+from recap.services.summary import CompiledTimeline
 from recap.store.repository import StoredSummary
 
 __all__ = [

@@ -11,9 +11,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
-from recap.config import get_settings
-from recap.logging import get_logger
-from recap.schedules import RecordingWindow, ScheduledSummariesInput, list_ended_recordings
+from recap.core.config import get_settings
+from recap.core.logging import get_logger
+from recap.services.scheduled_run import RecordingWindow, ScheduledSummariesInput
+from recap.services.selection import list_ended_recordings
 from recap.store.watermarks import Watermark, watermarks_for
 
 log = get_logger(__name__)

@@ -1,4 +1,4 @@
-"""The three activities of a session summary: thin adapters over `recap.pipeline`.
+"""The three activities of a session summary: thin adapters over `recap.services.summary`.
 
 Credentials and connections come from the worker's environment here, never from the
 workflow's inputs.
@@ -18,11 +18,12 @@ from activities.models import (
     StoreSummaryInput,
     SummarizeTimelineInput,
 )
-from recap import metrics, pipeline
-from recap.config import get_settings
-from recap.llm.client import chat_model_from_settings
+from recap.core import metrics
+from recap.core.config import get_settings
+from recap.core.logging import get_logger
 from recap.llm.schema import SessionSummary
-from recap.logging import get_logger
+from recap.services import summary as pipeline
+from recap.services.bootstrap import chat_model, open_source
 from recap.store.repository import StoredSummary, store_for
 
 log = get_logger(__name__)
@@ -34,10 +35,9 @@ HEARTBEAT_SECONDS = 5.0
 def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
     settings = get_settings()
     with typed_errors():
-        source = pipeline.open_source(
+        source = open_source(
             request.source or settings.source,
-            settings.timeline.max_decoded_bytes,
-            settings=settings,
+            settings,
             # Streaming a large recording takes a while: tell Temporal the worker is alive.
             progress=lambda progress: activity.heartbeat(
                 progress.blocks_done, progress.blocks_total
@@ -51,7 +51,7 @@ def compile_timeline(request: CompileTimelineInput) -> CompiledTimeline:
             max_tokens=request.max_tokens or settings.timeline_max_tokens,
             config=settings.timeline,
         )
-    metrics.session_compiled(compiled)
+    metrics.session_compiled(compiled.tokens)
     log.info(
         "timeline compiled",
         team_id=request.team_id,
@@ -71,7 +71,7 @@ async def _heartbeat_forever() -> None:
 @activity.defn(name="summarize_session")
 async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
     settings = get_settings()
-    model = chat_model_from_settings(settings)
+    model = chat_model(settings)
     heartbeat = asyncio.create_task(_heartbeat_forever())
     try:
         with typed_errors():
@@ -88,7 +88,12 @@ async def summarize_session(request: SummarizeTimelineInput) -> SessionSummary:
         with suppress(asyncio.CancelledError):
             await heartbeat
         await model.close()
-    metrics.summary_generated(summary)
+    metrics.summary_generated(
+        prompt_tokens=summary.run.prompt_tokens,
+        completion_tokens=summary.run.completion_tokens,
+        latency_ms=summary.run.latency_ms,
+        dropped_parts=[dropped.part for dropped in summary.gate.dropped],
+    )
     log.info(
         "session summarized",
         team_id=request.team_id,
@@ -109,7 +114,7 @@ def store_summary(request: StoreSummaryInput) -> StoredSummary:
             summary=request.summary,
             store=store_for(settings.resolved_database_url),
         )
-    metrics.summary_stored(request.summary)
+    metrics.summary_stored(success=request.summary.summary_outcome.success)
     return stored
 
 

@@ -44,13 +44,13 @@ from activities.models import (  # noqa: E402
     StoreSummaryInput,
     SummarizeTimelineInput,
 )
-from recap.config import get_settings  # noqa: E402
+from recap.core.config import get_settings  # noqa: E402
+from recap.core.logging import configure_logging  # noqa: E402
+from recap.core.naming import SEARCH_ATTRIBUTES  # noqa: E402
 from recap.demo.generator import write_sample_sessions  # noqa: E402
 from recap.llm.gate import gate  # noqa: E402
 from recap.llm.prompts import load_prompt  # noqa: E402
 from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary, SummaryOutcome  # noqa: E402
-from recap.logging import configure_logging  # noqa: E402
-from recap.naming import SEARCH_ATTRIBUTES  # noqa: E402
 from recap.sources.files import load_recording_file  # noqa: E402
 from recap.store.repository import StoredSummary  # noqa: E402
 from recap.timeline import compile_timeline as compile_recording  # noqa: E402

@@ -40,8 +40,8 @@ from typing import Any
 
 import httpx
 
-from recap.config import Settings, get_settings
-from recap.embedded import (
+from recap.core.config import Settings, get_settings
+from recap.embedded.stack import (
     free_port,
     gemma_model_path,
     how_it_ended,

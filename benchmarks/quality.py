@@ -40,16 +40,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recap.config import Settings
+from recap.core.config import Settings
+from recap.core.logging import configure_logging
+from recap.core.retry import RetryPolicy, acall_with_retries
 from recap.demo.labelled import LabelledSession, labelled_sessions, score_summary
-from recap.embedded import ManagedProcess, free_port, start_llama_server
+from recap.embedded.stack import ManagedProcess, free_port, start_llama_server
 from recap.llm.client import ChatModel
 from recap.llm.gate import SummaryInvalid
 from recap.llm.prompts import load_prompt
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
-from recap.logging import configure_logging
-from recap.retry import RetryPolicy, acall_with_retries
 from recap.sources.files import load_recording_file
 from recap.timeline import (
     budget_timeline,

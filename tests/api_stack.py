@@ -22,10 +22,10 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from recap.api.app import create_app
-from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
-from recap.config import Settings, get_settings
+from recap.core.config import Settings, get_settings
 from recap.demo.generator import write_sample_sessions
-from recap.embedded import free_port
+from recap.embedded.stack import free_port
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import store_for
 from tests.model_double import ChatServer, chat_server, grounded_reply
 

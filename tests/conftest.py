@@ -19,8 +19,8 @@ from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from recap.config import Settings, get_settings
-from recap.naming import SEARCH_ATTRIBUTES
+from recap.core.config import Settings, get_settings
+from recap.core.naming import SEARCH_ATTRIBUTES
 from tests.recordings import CHALK, RECORDINGS
 
 __all__ = ["CHALK", "POSTHOG", "RECORDINGS"]

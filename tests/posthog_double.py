@@ -33,7 +33,7 @@ below, not from recap's client:
   without a scope gets 403 "API key missing required scope '…'"; throttling is 429 with
   `Retry-After`.
 - [posthog-js] `cv: "2024-10"` events carry gzip bytes as latin-1 strings in FullSnapshot
-  `data` and in mutation fields (`recap.timeline.decode.compress_event` writes them).
+  `data` and in mutation fields (`recap.recording.decode.compress_event` writes them).
 
 Faults are injected per request (`Fault`): any status with PostHog's error body, a
 `Retry-After`, a redirect elsewhere, or a body cut off mid-stream. Every request is
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from recap.timeline.decode import compress_event
+from recap.recording.decode import compress_event
 
 READ_SCOPE = "session_recording:read"
 PLAYLIST_SCOPE = "session_recording_playlist:read"

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from recap.api.app import create_app
-from recap.api.keys import READ_SCOPE, KeyStore
 from recap.clustering.models import ErrorCluster
-from recap.clustering.store import ClusterStore
 from recap.sources.files import DirectorySource
 from recap.sources.metadata import recording_metadata
+from recap.store.clusters import ClusterStore
+from recap.store.keys import READ_SCOPE, KeyStore
 from recap.store.repository import store_for
 from tests.api_stack import TOO_SHORT, ApiStack, api_stack, serve
 
@@ -186,7 +186,7 @@ async def test_job_progress(api_stack: ApiStack, summarized: dict[str, Any]) -> 
 async def test_error_clusters_job_and_listing(
     api_stack: ApiStack, summarized: dict[str, Any]
 ) -> None:
-    from recap.client import connect, start_clustering
+    from recap.jobs.client import connect, start_clustering
 
     client = await connect(api_stack.settings)
     workflow_id = await start_clustering(
@@ -469,7 +469,7 @@ async def test_recap_api_command_serves_the_app(api_stack: ApiStack) -> None:
     import os
     import sys
 
-    from recap.embedded import free_port
+    from recap.embedded.stack import free_port
 
     port = free_port()
     env = {

@@ -14,7 +14,10 @@ from alembic.config import Config
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from recap.api.keys import (
+from recap.api.ratelimit import RateLimiter, RateLimits
+from recap.cli.keys import keys_app
+from recap.core.config import get_settings
+from recap.store.keys import (
     READ_SCOPE,
     WRITE_SCOPE,
     ApiKey,
@@ -22,9 +25,6 @@ from recap.api.keys import (
     KeyStore,
     parse_scopes,
 )
-from recap.api.ratelimit import RateLimiter, RateLimits
-from recap.cli_keys import keys_app
-from recap.config import get_settings
 from recap.store.repository import SummaryStore
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
-from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import store_for
 from tests.api_stack import ApiStack, api_stack
 

@@ -24,16 +24,16 @@ from temporalio.worker import Worker
 from activities.batch import BATCH_ACTIVITIES
 from activities.models import SummarizeTimelineInput
 from activities.summary import PIPELINE_ACTIVITIES
-from recap.config import Settings
+from recap.core.config import Settings
+from recap.core.naming import batch_workflow_id
 from recap.demo.generator import write_sample_sessions
 from recap.llm.gate import gate
 from recap.llm.prompts import load_prompt
 from recap.llm.schema import ModelKeyAction, ModelSummary, RunMetadata, SessionSummary
 from recap.llm.schema import SummaryOutcome as Outcome
-from recap.naming import batch_workflow_id
 from recap.store.repository import store_for
 from recap.timeline.models import EventKind
-from workflows import ALL_WORKFLOWS
+from workflows.catalog import ALL_WORKFLOWS
 from workflows.summarize_sessions import (
     BatchProgress,
     SummarizeSessionsIndividuallyWorkflow,
@@ -278,7 +278,7 @@ async def test_recap_batch_cli_runs_a_batch_and_reports_it(
     import os
     import sys
 
-    from recap.config import get_settings
+    from recap.core.config import get_settings
 
     directory, ids = recordings
     model = FakeModel(settings)

@@ -24,13 +24,13 @@ from temporalio.worker import Worker
 from typer.testing import CliRunner
 
 from activities.clusters import CLUSTER_PIPELINE_ACTIVITIES, NameErrorClusterInput
-from recap.cli_clusters import clusters_app, similar
-from recap.clustering.store import clusters_for
-from recap.config import Settings
+from recap.cli.clusters import clusters_app, similar
+from recap.clustering.naming import ClusterName, NamedCluster, gate_name, needs_name
+from recap.core.config import Settings
+from recap.core.naming import cluster_workflow_id
 from recap.demo.generator import write_sample_sessions
-from recap.llm.cluster_names import ClusterName, NamedCluster, gate_name, needs_name
-from recap.naming import cluster_workflow_id
-from workflows import ALL_WORKFLOWS
+from recap.store.clusters import clusters_for
+from workflows.catalog import ALL_WORKFLOWS
 from workflows.cluster_errors import ClusterErrorsInput, ClusterErrorsWorkflow, ClusterProgress
 
 MISSING = "00000000-0000-0000-0000-00000000beef"
@@ -217,8 +217,8 @@ def test_needs_name_only_for_new_or_changed_clusters() -> None:
 
 async def test_name_cluster_gates_the_answer_and_keeps_samples_untrusted() -> None:
     from recap.clustering.models import ErrorCluster, ErrorKind
+    from recap.clustering.naming import name_cluster
     from recap.llm.client import ChatModel
-    from recap.llm.cluster_names import name_cluster
     from tests.model_double import chat_server, reply_with
 
     cluster = ErrorCluster(

@@ -17,15 +17,14 @@ from recap.clustering import (
     extract_errors,
     normalize_message,
     path_template,
-    session_document,
-    similar_sessions,
 )
 from recap.clustering.fingerprint import normalize_frame
-from recap.clustering.store import ClusterStore
 from recap.demo.generator import SimulatedTab, tag
 from recap.demo.recordings import generate_ground_truth_session
-from recap.sources.base import RawEvent
+from recap.recording.models import RawEvent
+from recap.services.similar import session_document, similar_sessions
 from recap.sources.files import load_recording_file
+from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 from recap.timeline import compile_events, compile_timeline
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats

@@ -22,9 +22,9 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from recap.cli import app
-from recap.config import Settings
-from recap.naming import SEARCH_ATTRIBUTES
+from recap.cli.main import app
+from recap.core.config import Settings
+from recap.core.naming import SEARCH_ATTRIBUTES
 from tests.conftest import temporal_cli
 
 ROOT = Path(__file__).resolve().parents[1]

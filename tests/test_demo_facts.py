@@ -20,8 +20,8 @@ import pytest
 from rich.console import Console
 
 from activities.models import SummarizeSessionResult
-from recap.client import SessionOutcome
-from recap.config import Settings
+from recap.cli.report import print_outcomes
+from recap.core.config import Settings
 from recap.demo.facts import (
     Fact,
     FactKind,
@@ -32,7 +32,8 @@ from recap.demo.facts import (
 )
 from recap.demo.generator import SCENARIOS, SampleSession, write_sample_sessions
 from recap.demo.labelled import labelled_sessions
-from recap.embedded import free_port
+from recap.embedded.stack import free_port
+from recap.jobs.client import SessionOutcome
 from recap.llm.schema import (
     CitedEvent,
     GateReport,
@@ -43,7 +44,6 @@ from recap.llm.schema import (
     SessionSummary,
     SummaryOutcome,
 )
-from recap.report import print_outcomes
 from recap.sources.files import load_recording_file
 from recap.store.repository import StoredSummary
 from recap.timeline import compile_timeline

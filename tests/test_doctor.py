@@ -27,7 +27,8 @@ from sqlalchemy import create_engine
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from recap.config import Settings
+from recap.core.config import Settings
+from recap.core.naming import SEARCH_ATTRIBUTES
 from recap.doctor import (
     CheckResult,
     check_database,
@@ -38,8 +39,7 @@ from recap.doctor import (
     check_temporal,
     run_doctor,
 )
-from recap.embedded import free_port
-from recap.naming import SEARCH_ATTRIBUTES
+from recap.embedded.stack import free_port
 from recap.store.repository import SummaryStore
 from tests.conftest import CHALK, temporal_cli
 from tests.model_double import SCHEMA_UNSUPPORTED, Reply, chat_server, error_body, serve_models

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from recap.config import Settings
-from recap.embedded import (
+from recap.core.config import Settings
+from recap.embedded.stack import (
     EmbeddedStackError,
     ManagedProcess,
     PortInUse,

@@ -17,10 +17,10 @@ from temporalio.worker import Worker
 
 from activities.models import SummarizeSessionInput
 from activities.summary import ALL_ACTIVITIES
-from recap.config import Settings, get_settings
-from recap.embedded import ManagedProcess, free_port, start_llama_server
+from recap.core.config import Settings, get_settings
+from recap.core.naming import summary_workflow_id
+from recap.embedded.stack import ManagedProcess, free_port, start_llama_server
 from recap.llm.schema import ModelSummary, response_json_schema
-from recap.naming import summary_workflow_id
 from recap.store.repository import store_for
 from tests.conftest import POSTHOG
 from workflows.summarize_session import SummarizeSessionWorkflow

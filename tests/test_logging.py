@@ -8,8 +8,8 @@ import logging
 import pytest
 import structlog
 
-import recap.logging as recap_logging
-from recap.config import Settings
+import recap.core.logging as recap_logging
+from recap.core.config import Settings
 
 
 def test_json_logs_bridge_stdlib_loggers_and_hide_secrets(

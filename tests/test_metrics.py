@@ -31,17 +31,16 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from activities.errors import to_application_error
-from recap import metrics
 from recap.api.app import create_app
-from recap.client import connect, temporal_runtime
-from recap.config import Settings
+from recap.core import metrics
+from recap.core.config import Settings
 from recap.demo.generator import write_sample_sessions
-from recap.embedded import free_port
+from recap.embedded.stack import free_port
+from recap.jobs.client import connect, temporal_runtime
 from recap.llm.client import LLMRateLimited
 from recap.llm.gate import gate
 from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary
-from recap.pipeline import CompiledTimeline
-from recap.sources.base import RecordingNotFound
+from recap.recording.models import RecordingNotFound
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
 from tests.model_double import chat_server, grounded_reply
 
@@ -121,8 +120,13 @@ def test_a_summary_records_tokens_latency_gate_drops_and_its_outcome() -> None:
         "success": value("recap_summaries_total", outcome="success"),
     }
 
-    metrics.summary_generated(summary)
-    metrics.summary_stored(summary)
+    metrics.summary_generated(
+        prompt_tokens=summary.run.prompt_tokens,
+        completion_tokens=summary.run.completion_tokens,
+        latency_ms=summary.run.latency_ms,
+        dropped_parts=[dropped.part for dropped in summary.gate.dropped],
+    )
+    metrics.summary_stored(success=summary.summary_outcome.success)
 
     assert value("recap_llm_tokens_total", kind="prompt") - before["prompt"] == 1200
     assert value("recap_llm_tokens_total", kind="completion") - before["completion"] == 300
@@ -139,9 +143,7 @@ def test_a_summary_records_tokens_latency_gate_drops_and_its_outcome() -> None:
 def test_a_compiled_session_is_counted_with_its_tokens() -> None:
     before = value("recap_sessions_compiled_total")
     tokens_before = value("recap_timeline_tokens_sum")
-    metrics.session_compiled(
-        CompiledTimeline(session_id="s1", timeline_hash="h", tokens=700, events=12, duration_ms=1)
-    )
+    metrics.session_compiled(700)
     assert value("recap_sessions_compiled_total") - before == 1
     assert value("recap_timeline_tokens_sum") - tokens_before == 700
 
@@ -167,7 +169,7 @@ async def test_the_worker_serves_recap_metrics_over_http() -> None:
     settings = Settings(metrics_host="127.0.0.1", metrics_port=free_port())
     worker.serve_metrics(settings)
     worker.serve_metrics(settings)  # once per process: a second call binds nothing new
-    metrics.summary_stored(_summary())
+    metrics.summary_stored(success=_summary().summary_outcome.success)
     async with httpx.AsyncClient() as http:
         response = await http.get(f"http://127.0.0.1:{settings.metrics_port}/metrics")
     assert response.status_code == 200
@@ -253,8 +255,8 @@ def test_tracing_off_loads_no_opentelemetry_sdk() -> None:
     """Importing the worker and the API and configuring tracing off costs no OTel import."""
     script = (
         "import sys, worker, recap.api.app\n"
-        "from recap.config import Settings\n"
-        "from recap.tracing import configure_tracing\n"
+        "from recap.core.config import Settings\n"
+        "from recap.core.tracing import configure_tracing\n"
         "assert configure_tracing(Settings(otel_enabled=False)) is False\n"
         "print(sorted(m for m in sys.modules if m.startswith(("
         "'opentelemetry.sdk', 'opentelemetry.exporter', 'temporalio.contrib.opentelemetry'))))\n"
@@ -324,9 +326,9 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 # process: summarize one session, report, wait for the test to read the metrics, stop.
 TRACED_RUN = """
 import asyncio, os, sys
-from recap.client import connect, summarize_sessions
-from recap.config import get_settings
-from recap.tracing import flush_tracing
+from recap.jobs.client import connect, summarize_sessions
+from recap.core.config import get_settings
+from recap.core.tracing import flush_tracing
 from worker import run_worker
 
 async def main() -> None:

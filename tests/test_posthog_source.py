@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from recap.config import Settings
+from recap.core.config import Settings
 from recap.demo.generator import generate_session
-from recap.sources.base import InvalidRecording, RawEvent, Recording, RecordingNotFound
+from recap.recording.models import InvalidRecording, RawEvent, Recording, RecordingNotFound
 from recap.sources.files import load_recording_file
 from recap.sources.posthog import (
     PLAYLIST_SCOPE,
@@ -570,7 +570,7 @@ def test_session_ids_cannot_escape_the_api_path(double: PostHogDouble) -> None:
 
 
 def test_the_source_fits_the_snapshot_source_protocol(double: PostHogDouble) -> None:
-    from recap.sources.base import SnapshotSource
+    from recap.recording.models import SnapshotSource
 
     double.add(ServedRecording(SESSION, [("w", {"type": 4, "timestamp": 1, "data": {}})]))
     source: SnapshotSource = source_for(double)

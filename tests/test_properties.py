@@ -26,10 +26,10 @@ from hypothesis import event as record_outcome
 from hypothesis import strategies as st
 
 from recap.demo.generator import SCENARIOS, generate_session
-from recap.sources.base import RecordingError
+from recap.recording.decode import compress_event
+from recap.recording.models import RecordingError
 from recap.sources.files import load_recording_file
 from recap.timeline import Timeline, budget_timeline, compile_timeline, render_timeline
-from recap.timeline.decode import compress_event
 from tests.recordings import BY_WINDOW_ID, CHALK, HOGFLIX, RRWEB_CONSOLE, RRWEB_INTEGRATION
 
 Event = dict[str, Any]

@@ -292,7 +292,7 @@ def test_failed_sessions_count_against_accuracy_and_recall() -> None:
 
 
 def test_the_endpoint_follows_the_settings() -> None:
-    from recap.config import Settings
+    from recap.core.config import Settings
 
     quality = _benchmark_module()
     embedded = quality.choose_endpoint(Settings(), None, None)

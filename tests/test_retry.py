@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from recap.core.retry import RetryPolicy, acall_with_retries, call_with_retries
 from recap.llm.client import LLMAuthFailed, LLMRateLimited
-from recap.retry import RetryPolicy, acall_with_retries, call_with_retries
 from recap.sources.posthog import PostHogAuthError, PostHogRateLimited, PostHogUnavailable
 
 

@@ -41,25 +41,21 @@ from activities.schedule import (
     ListScheduledRecordingsInput,
     list_scheduled_recordings,
 )
-from recap.cli_schedule import parse_duration
-from recap.config import Settings
-from recap.schedules import (
+from recap.cli.schedule import parse_duration
+from recap.core.config import Settings
+from recap.jobs.schedules import ScheduleOptions, create_schedule, list_summary_schedules
+from recap.services.scheduled_run import (
     RecordingFilters,
     RecordingWindow,
     ScheduledSummariesInput,
-    ScheduledSummariesResult,
-    ScheduleOptions,
-    SummarizeBatchRequest,
-    create_schedule,
-    list_directory_recordings,
-    list_posthog_recordings,
-    list_summary_schedules,
 )
+from recap.services.selection import list_directory_recordings, list_posthog_recordings
 from recap.sources.posthog import PostHogClient, PostHogConfig
 from recap.store.repository import SummaryStore, store_for
 from recap.store.watermarks import WatermarkStore, watermarks_for
 from tests.posthog_double import posthog_double
 from tests.recordings import CHALK, CHALK_SESSIONS
+from workflows.contracts import ScheduledSummariesResult, SummarizeBatchRequest
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 
 A, B, C = CHALK_SESSIONS
@@ -394,7 +390,7 @@ def schedule_cli(client: Client, *args: str) -> subprocess.CompletedProcess[str]
         [
             sys.executable,
             "-c",
-            "from recap.cli_schedule import schedule_app; schedule_app()",
+            "from recap.cli.schedule import schedule_app; schedule_app()",
             *args,
         ],
         capture_output=True,
@@ -501,9 +497,9 @@ async def test_a_schedule_with_the_real_batch_summarizes_each_recording_once(
     new recording in between; the model is called once per recording."""
     from activities.batch import BATCH_ACTIVITIES
     from activities.summary import PIPELINE_ACTIVITIES
-    from recap.config import get_settings
+    from recap.core.config import get_settings
     from tests.test_batch_workflow import FakeModel
-    from workflows import ALL_WORKFLOWS
+    from workflows.catalog import ALL_WORKFLOWS
 
     llm_queue = f"sched-llm-{uuid.uuid4()}"
     monkeypatch.setenv("RECAP_LLM_TASK_QUEUE", llm_queue)

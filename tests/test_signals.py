@@ -11,10 +11,10 @@ import copy
 import json
 from typing import Any
 
-from recap.config import Settings
+from recap.core.config import Settings, TimelineConfig
 from recap.sources import RawEvent
 from recap.timeline import budget_timeline, compile_events, count_tokens, render_timeline
-from recap.timeline.models import EventKind, Timeline, TimelineConfig, TimelineEvent
+from recap.timeline.models import EventKind, Timeline, TimelineEvent
 
 START = 1_700_000_000_000
 

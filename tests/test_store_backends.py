@@ -10,9 +10,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.clustering import cluster_errors
-from recap.clustering.store import ClusterStore
+from recap.store.clusters import ClusterStore
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import SummaryStore
 from recap.store.session_index import SessionIndex
 from recap.store.watermarks import WatermarkStore

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from recap.clustering import cluster_errors
-from recap.clustering.store import ClusterStore
+from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 from recap.store.tables import SummaryRow, TimelineRow
 from recap.store.watermarks import WatermarkStore

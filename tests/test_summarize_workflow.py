@@ -23,7 +23,8 @@ from temporalio.worker import Worker
 from activities.models import SummarizeSessionInput, SummarizeTimelineInput
 from activities.summary import compile_timeline as compile_timeline_activity
 from activities.summary import store_summary, summarize_session
-from recap.config import Settings, get_settings
+from recap.core.config import Settings, get_settings
+from recap.core.naming import summary_workflow_id
 from recap.demo.generator import write_sample_sessions
 from recap.llm.gate import gate
 from recap.llm.prompts import load_prompt
@@ -36,7 +37,6 @@ from recap.llm.schema import (
     SessionSummary,
     SummaryOutcome,
 )
-from recap.naming import summary_workflow_id
 from recap.sources.files import load_recording_file
 from recap.store.repository import store_for
 from recap.timeline import compile_timeline

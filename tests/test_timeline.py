@@ -15,6 +15,9 @@ import tiktoken
 import tiktoken.load
 import tiktoken.registry
 
+from recap.core.config import TimelineConfig
+from recap.recording.decode import compress_event
+from recap.recording.rrweb import FULL_SNAPSHOT, INCREMENTAL_SNAPSHOT, MUTATION
 from recap.sources import RawEvent, Recording, load_recording_file
 from recap.timeline import (
     EventKind,
@@ -28,9 +31,7 @@ from recap.timeline import (
     timeline_hash,
 )
 from recap.timeline import tokens as tokens_module
-from recap.timeline.decode import FULL_SNAPSHOT, INCREMENTAL_SNAPSHOT, MUTATION, compress_event
 from recap.timeline.mirror import DomMirror
-from recap.timeline.models import TimelineConfig
 from recap.timeline.render import format_clock, render_event
 from tests.recordings import (
     BY_WINDOW_ID,

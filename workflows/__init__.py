@@ -1,21 +1,7 @@
-"""recap's deterministic Temporal workflows."""
+"""recap's deterministic Temporal workflows, one per file, with their inputs, results and
+progress in `workflows.contracts` and the sliding-window fan-out written once.
 
-from workflows.cluster_errors import ClusterErrorsWorkflow
-from workflows.scheduled_summaries import ScheduledSummariesWorkflow
-from workflows.summarize_session import SummarizeSessionWorkflow
-from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
-
-ALL_WORKFLOWS = (
-    SummarizeSessionWorkflow,
-    SummarizeSessionsIndividuallyWorkflow,
-    ScheduledSummariesWorkflow,
-    ClusterErrorsWorkflow,
-)
-
-__all__ = [
-    "ALL_WORKFLOWS",
-    "ClusterErrorsWorkflow",
-    "ScheduledSummariesWorkflow",
-    "SummarizeSessionWorkflow",
-    "SummarizeSessionsIndividuallyWorkflow",
-]
+May import: temporalio, `workflows.contracts`, `recap.core.naming`, `recap.recording.filters`,
+and `activities` only under `workflow.unsafe.imports_passed_through()`. Never an I/O module
+(sources, store, model clients, httpx, sqlalchemy): the sandbox re-imports what workflows import.
+"""

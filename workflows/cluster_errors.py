@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-from recap.jobs import ClusterProgress, SessionFailure
+from workflows.contracts import ClusterProgress, SessionFailure
 from workflows.failures import failure_type
 
 with workflow.unsafe.imports_passed_through():
@@ -35,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         save_cluster_names,
     )
     from activities.errors import NON_RETRYABLE_TYPES
-    from recap.llm.cluster_names import NamedCluster
-    from recap.naming import SEARCH_ATTRIBUTE_STATUS, SEARCH_ATTRIBUTE_TEAM
+    from recap.clustering.naming import NamedCluster
+    from recap.core.naming import SEARCH_ATTRIBUTE_STATUS, SEARCH_ATTRIBUTE_TEAM
 
 TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)
 STATUS = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)

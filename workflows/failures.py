@@ -4,6 +4,6 @@ failure's cause chain."""
 from __future__ import annotations
 
 from activities.failures import failure_type
-from recap.jobs import SessionFailure
+from workflows.contracts import SessionFailure
 
 __all__ = ["SessionFailure", "failure_type"]

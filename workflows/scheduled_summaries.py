@@ -19,9 +19,8 @@ with workflow.unsafe.imports_passed_through():
         list_scheduled_recordings,
         record_schedule_handoff,
     )
-    from recap.naming import scheduled_batch_workflow_id
-    from recap.schedules import (
-        BATCH_WORKFLOW,
+    from recap.core.naming import BATCH_WORKFLOW, scheduled_batch_workflow_id
+    from workflows.contracts import (
         ScheduledSummariesInput,
         ScheduledSummariesResult,
         SummarizeBatchRequest,

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         SummarizeTimelineInput,
     )
     from activities.summary import compile_timeline, store_summary, summarize_session
-    from recap.naming import (
+    from recap.core.naming import (
         SEARCH_ATTRIBUTE_SESSION,
         SEARCH_ATTRIBUTE_STATUS,
         SEARCH_ATTRIBUTE_TEAM,

@@ -20,7 +20,7 @@ from temporalio.exceptions import (
     WorkflowAlreadyStartedError,
 )
 
-from recap.jobs import BatchProgress, SessionFailure
+from workflows.contracts import BatchProgress, SessionFailure
 from workflows.failures import failure_type
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +32,11 @@ with workflow.unsafe.imports_passed_through():
         find_existing_summaries,
     )
     from activities.models import SummarizeSessionInput
-    from recap.naming import SEARCH_ATTRIBUTE_STATUS, SEARCH_ATTRIBUTE_TEAM, summary_workflow_id
+    from recap.core.naming import (
+        SEARCH_ATTRIBUTE_STATUS,
+        SEARCH_ATTRIBUTE_TEAM,
+        summary_workflow_id,
+    )
     from workflows.summarize_session import SummarizeSessionWorkflow
 
 TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)

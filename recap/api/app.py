@@ -21,11 +21,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recap import client as jobs
-from recap import metrics
 from recap.api import errors
 from recap.api.errors import ApiProblem, not_found
-from recap.api.keys import READ_SCOPE, WRITE_SCOPE, ApiKey, KeyStore
 from recap.api.models import (
     SESSION_ID_PATTERN,
     ApiError,
@@ -45,15 +42,18 @@ from recap.api.models import (
 )
 from recap.api.ratelimit import RateLimiter, RateLimits
 from recap.api.recordings import RecordingCatalog
-from recap.clustering.similar import UnknownSession, similar_in_team
-from recap.clustering.store import ClusterStore
-from recap.config import Settings, get_settings
-from recap.jobs import BatchProgress
+from recap.core import metrics
+from recap.core.config import Settings, get_settings
+from recap.core.logging import get_logger
+from recap.core.naming import summary_workflow_id
+from recap.core.tracing import configure_tracing
+from recap.jobs import client as jobs
 from recap.llm.schema import SessionSummary
-from recap.logging import get_logger
-from recap.naming import summary_workflow_id
+from recap.services.similar import UnknownSession, similar_in_team
+from recap.store.clusters import ClusterStore
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, ApiKey, KeyStore
 from recap.store.repository import SummaryStore, store_for
-from recap.tracing import configure_tracing
+from workflows.contracts import BatchProgress
 
 log = get_logger(__name__)
 

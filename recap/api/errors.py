@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from recap.logging import get_logger
+from recap.core.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from recap.clustering.models import ErrorCluster
-from recap.jobs import BatchProgress, ClusterProgress
 from recap.llm.schema import SessionSummary, SummaryOutcome
 from recap.sources.posthog import PostHogPerson
+from workflows.contracts import BatchProgress, ClusterProgress
 
 # PostHog's recording ids are UUIDs; exports and other tools use similar safe tokens.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"

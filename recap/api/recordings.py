@@ -12,9 +12,9 @@ from typing import Any
 
 from recap.api.errors import unavailable
 from recap.api.models import SessionRecording
-from recap.config import Settings
-from recap.pipeline import SourceUnavailable, open_source
-from recap.sources.base import RecordingError, RecordingNotFound
+from recap.core.config import Settings
+from recap.recording.models import RecordingError, RecordingNotFound
+from recap.services.bootstrap import SourceUnavailable, open_source, posthog_config
 from recap.sources.files import DirectorySource
 from recap.sources.metadata import recording_metadata
 from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogError, RecordingMetadata
@@ -91,15 +91,11 @@ class RecordingCatalog:
         settings = self.settings
         try:
             if settings.source.startswith("files:"):
-                source = open_source(settings.source, settings.timeline.max_decoded_bytes)
+                source = open_source(settings.source, settings)
                 assert isinstance(source, DirectorySource)
                 self._files = source
             else:
-                self._posthog = PostHogConfig.from_settings(
-                    settings,
-                    timeout_seconds=settings.posthog_timeout_seconds,
-                    page_size=settings.posthog_page_size,
-                )
+                self._posthog = posthog_config(settings)
         except (SourceUnavailable, PostHogError) as error:
             raise unavailable(f"the recording source cannot be used: {error}") from None
 

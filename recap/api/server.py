@@ -10,7 +10,7 @@ from collections.abc import Generator
 import uvicorn
 
 from recap.api.app import create_app
-from recap.config import Settings
+from recap.core.config import Settings
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -19,7 +19,7 @@ import orjson
 from recap.demo.generator import DEFAULT_START_MS, EXPORT_VERSION, SimulatedBrowser, uuid7
 from recap.demo.groundtruth import GroundTruth, TruthLog
 from recap.demo.journeys import play_ground_truth_journey
-from recap.timeline.decode import COMPRESSION_VERSION, compress_event
+from recap.recording.decode import COMPRESSION_VERSION, compress_event
 
 Json = dict[str, Any]
 RecordingFormat = Literal["blob_v2", "v1", "rrweb", "export"]

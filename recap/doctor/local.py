@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Final
 
-from recap.config import Settings
+from recap.core.config import Settings
 from recap.doctor.report import CheckResult, Status, result, why
 
 GIB: Final = 1024**3
@@ -17,10 +17,11 @@ DEFAULT_MIN_FREE_BYTES: Final = GIB
 def check_recordings(settings: Settings) -> list[CheckResult]:
     """The RECAP_SOURCE=files:DIR directory exists and holds recordings the files source
     can open (the smallest is opened and read through)."""
-    from recap.sources.base import RecordingError
+    from recap.recording.models import RecordingError
     from recap.sources.files import SUFFIXES, DirectorySource
+    from recap.sources.spec import SourceSpec
 
-    root = Path(settings.source.removeprefix("files:")).expanduser()
+    root = SourceSpec.parse(settings.source).directory or Path()
     value = str(root.resolve())
 
     def recordings(status: Status, detail: str, fix: str | None = None) -> list[CheckResult]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from recap.config import Settings
+from recap.core.config import Settings
 from recap.doctor.report import CheckResult, Status, result
 
 # The model probe: a few tokens, against a one-field schema any server can meet.
@@ -71,7 +71,7 @@ def _server_failed(where: str, model: str, detail: str, fix: str) -> list[CheckR
 def _embedded_not_running(settings: Settings, where: str) -> list[CheckResult]:
     """Nothing listens where the embedded model server would: fine when it is installed,
     since `recap dev` and `recap demo` start it; a failure when they could not."""
-    from recap.embedded import EmbeddedStackError, llama_server_binary
+    from recap.embedded.stack import EmbeddedStackError, llama_server_binary
 
     model = settings.llm_model
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from recap.config import Settings
+from recap.core.config import Settings
 from recap.doctor.report import CheckResult, result
 
 
@@ -29,12 +29,12 @@ class _LastStatus(httpx.AsyncBaseTransport):
 async def check_posthog(settings: Settings, timeout_seconds: float) -> list[CheckResult]:
     """PostHog answers at RECAP_POSTHOG_HOST, takes the key, the key has the
     `session_recording:read` scope, and the project's recordings can be listed."""
-    from recap.sources.base import RecordingNotFound
+    from recap.recording.models import RecordingNotFound
+    from recap.services.bootstrap import posthog_config
     from recap.sources.posthog import (
         READ_SCOPE,
         PostHogAuthError,
         PostHogClient,
-        PostHogConfig,
         PostHogError,
         PostHogRedirectRefused,
     )
@@ -81,7 +81,7 @@ async def check_posthog(settings: Settings, timeout_seconds: float) -> list[Chec
             asked=False,
         )
     try:
-        config = PostHogConfig.from_settings(settings, timeout_seconds=timeout_seconds, page_size=1)
+        config = posthog_config(settings, timeout_seconds=timeout_seconds, page_size=1)
     except PostHogError as error:
         return report("posthog_host", str(error), "fix the setting it names", asked=False)
     witness = _LastStatus()

@@ -11,7 +11,7 @@ from contextlib import suppress
 from functools import partial
 from typing import Final, TypeVar
 
-from recap.config import Settings
+from recap.core.config import Settings
 from recap.doctor.local import DEFAULT_MIN_FREE_BYTES, check_database, check_disk, check_recordings
 from recap.doctor.model import check_model
 from recap.doctor.posthog import check_posthog

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from recap.config import Settings
+from recap.core.config import Settings
+from recap.core.naming import SEARCH_ATTRIBUTES
 from recap.doctor.report import CheckResult, Status, result, why
-from recap.naming import SEARCH_ATTRIBUTES
 
 
 async def check_temporal(settings: Settings, timeout_seconds: float) -> list[CheckResult]:
@@ -20,7 +20,7 @@ async def check_temporal(settings: Settings, timeout_seconds: float) -> list[Che
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.service import RPCError, RPCStatusCode
 
-    from recap.client import connect
+    from recap.jobs.client import connect
 
     address, namespace = settings.temporal_address, settings.temporal_namespace
     where = f"{address}, namespace {namespace}"

@@ -21,8 +21,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
 
-from recap.config import Settings
-from recap.logging import get_logger
+from recap.core.logging import get_logger
 
 log = get_logger(__name__)
 
@@ -323,14 +322,3 @@ def _rejects_json_schema(error: openai.APIStatusError) -> bool:
 
 def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def chat_model_from_settings(settings: Settings) -> ChatModel:
-    return ChatModel(
-        base_url=settings.effective_llm_base_url,
-        model=settings.llm_model,
-        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        timeout_seconds=settings.effective_llm_timeout_seconds,
-        max_output_tokens=settings.llm_max_output_tokens,
-        temperature=settings.llm_temperature,
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recap.sources.base import (
+from recap.recording.models import (
     InvalidRecording,
     RawEvent,
     Recording,

@@ -16,18 +16,18 @@ from typing import IO, Any, Final
 
 import orjson
 
-from recap.sources.base import (
+from recap.recording.decode import (
+    NOT_AN_EVENT,
+    DecodedTooLarge,
+    SizeMeter,
+    parse_event,
+)
+from recap.recording.models import (
     InvalidRecording,
     RawEvent,
     ReadStats,
     Recording,
     RecordingNotFound,
-)
-from recap.timeline.decode import (
-    NOT_AN_EVENT,
-    DecodedTooLarge,
-    SizeMeter,
-    parse_event,
 )
 
 SUFFIXES: Final = (".json", ".jsonl", ".json.gz", ".jsonl.gz")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from recap.sources.base import Recording
+from recap.recording import rrweb as rr
+from recap.recording.models import Recording
 from recap.sources.posthog import RecordingMetadata
-from recap.timeline import decode as rr
 
 _ACTIVITY_SOURCES: Final = frozenset({rr.MOUSE_MOVE, rr.MOUSE_INTERACTION, rr.TOUCH_MOVE})
 # PostHog counts a gap of more than 5 s without events as inactive time.

@@ -32,7 +32,8 @@ from pydantic import (
     field_validator,
 )
 
-from recap.sources.base import (
+from recap.recording.decode import DecodedTooLarge, SizeMeter, parse_event
+from recap.recording.models import (
     InvalidRecording,
     RawEvent,
     ReadStats,
@@ -40,10 +41,9 @@ from recap.sources.base import (
     RecordingError,
     RecordingNotFound,
 )
-from recap.timeline.decode import DecodedTooLarge, SizeMeter, parse_event
 
 if TYPE_CHECKING:
-    from recap.config import Settings
+    from recap.core.config import Settings
 
 READ_SCOPE: Final = "session_recording:read"
 PLAYLIST_SCOPE: Final = "session_recording_playlist:read"

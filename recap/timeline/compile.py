@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from recap.sources.base import RawEvent, Recording
-from recap.timeline import decode as rr
+from recap.core.config import TimelineConfig
+from recap.recording import rrweb as rr
+from recap.recording.decode import MUTATION_FIELDS, DecodeError, expand_data
+from recap.recording.models import RawEvent, Recording
 from recap.timeline.drafts import Draft, Request
 from recap.timeline.mirror import DomMirror, FieldInfo, MutationSummary, clip, collapse, quoted
 from recap.timeline.models import (
@@ -27,7 +29,6 @@ from recap.timeline.models import (
     Flag,
     SessionInfo,
     Timeline,
-    TimelineConfig,
     TimelineEvent,
     TimelineStats,
 )
@@ -489,8 +490,8 @@ class _Compiler:
     def snapshot(self, ts: int, win: _Window, data: Any) -> None:
         self.activity(ts, win)
         try:
-            data = rr.expand_data(rr.FULL_SNAPSHOT, data)
-        except rr.DecodeError:
+            data = expand_data(rr.FULL_SNAPSHOT, data)
+        except DecodeError:
             self.skipped["bad_compression"] += 1
             return
         if not isinstance(data, dict) or not isinstance(data.get("node"), dict):
@@ -544,10 +545,10 @@ class _Compiler:
         # Mouse and touch moves and drags only say that a person is there (activity).
 
     def mutation(self, ts: int, win: _Window, data: dict[str, Any]) -> None:
-        if any(isinstance(data.get(name), str) for name in rr.MUTATION_FIELDS):
+        if any(isinstance(data.get(name), str) for name in MUTATION_FIELDS):
             try:
-                data = rr.expand_data(rr.INCREMENTAL_SNAPSHOT, data)
-            except rr.DecodeError:
+                data = expand_data(rr.INCREMENTAL_SNAPSHOT, data)
+            except DecodeError:
                 self.skipped["bad_compression"] += 1
                 return
         watching = bool(win.watches)

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Final
 
+from recap.core.config import TimelineConfig
 from recap.timeline.drafts import Draft, Request
-from recap.timeline.models import ERROR_KINDS, EventKind, Flag, TimelineConfig
+from recap.timeline.models import ERROR_KINDS, EventKind, Flag
 
 EFFECT_REQUESTS: Final = 3
 _CLICKS: Final = frozenset({EventKind.CLICK, EventKind.SUBMIT})

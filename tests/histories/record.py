@@ -23,9 +23,9 @@ async def record() -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
-    from recap.config import get_settings
+    from recap.core.config import get_settings
+    from recap.core.naming import SEARCH_ATTRIBUTES, summary_workflow_id
     from recap.demo.generator import write_sample_sessions
-    from recap.naming import SEARCH_ATTRIBUTES, summary_workflow_id
     from tests.conftest import temporal_cli
     from tests.test_batch_workflow import BAD_IDS, FakeModel, running_workers, start
 

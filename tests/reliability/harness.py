@@ -22,11 +22,11 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from recap.client import batch_result, start_batch
-from recap.config import Settings, get_settings
-from recap.jobs import BatchProgress
+from recap.core.config import Settings, get_settings
+from recap.jobs.client import batch_result, start_batch
 from recap.store.repository import store_for
 from tests.model_double import ChatServer, Reply, chat_server, completion_body, grounded_reply
+from workflows.contracts import BatchProgress
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEY = "sk-reliability-model-key-5f2c9e1d7b3a"

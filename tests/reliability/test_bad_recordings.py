@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from temporalio.client import Client
 
 from recap.demo.generator import write_sample_sessions
-from recap.sources.base import RecordingError
+from recap.recording.models import RecordingError
 from recap.sources.files import load_recording_file
 from recap.timeline import compile_timeline
 from tests.reliability.harness import (

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from recap.config import get_settings
+from recap.core.config import get_settings
 from recap.demo.generator import write_sample_sessions
 from tests.posthog_double import Fault, posthog_double
 from tests.reliability.harness import (

@@ -8,6 +8,7 @@ team id, a session id, a key or anything a request or a recording carries.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -22,8 +23,6 @@ from prometheus_client import (
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from recap.llm.schema import SessionSummary
-    from recap.pipeline import CompiledTimeline
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -96,26 +95,30 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 UNMATCHED_ROUTE = "unmatched"
 
 
-def session_compiled(compiled: CompiledTimeline) -> None:
+def session_compiled(tokens: int) -> None:
     SESSIONS_COMPILED.inc()
-    TIMELINE_TOKENS.observe(compiled.tokens)
+    TIMELINE_TOKENS.observe(tokens)
 
 
-def summary_generated(summary: SessionSummary) -> None:
-    """The model's side of a summary: tokens, latency and what the gate dropped."""
-    run = summary.run
-    if run.prompt_tokens:
-        LLM_TOKENS.labels(kind="prompt").inc(run.prompt_tokens)
-    if run.completion_tokens:
-        LLM_TOKENS.labels(kind="completion").inc(run.completion_tokens)
-    LLM_LATENCY.labels(purpose="summary").observe(run.latency_ms / 1000)
-    for dropped in summary.gate.dropped:
-        GATE_DROPPED.labels(part=dropped.part).inc()
+def summary_generated(
+    *,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    latency_ms: int,
+    dropped_parts: Iterable[str],
+) -> None:
+    """The model's side of a summary: tokens, latency and the parts the gate dropped."""
+    if prompt_tokens:
+        LLM_TOKENS.labels(kind="prompt").inc(prompt_tokens)
+    if completion_tokens:
+        LLM_TOKENS.labels(kind="completion").inc(completion_tokens)
+    LLM_LATENCY.labels(purpose="summary").observe(latency_ms / 1000)
+    for part in dropped_parts:
+        GATE_DROPPED.labels(part=part).inc()
 
 
-def summary_stored(summary: SessionSummary) -> None:
-    outcome = "success" if summary.summary_outcome.success else "failure"
-    SUMMARIES.labels(outcome=outcome).inc()
+def summary_stored(*, success: bool) -> None:
+    SUMMARIES.labels(outcome="success" if success else "failure").inc()
 
 
 def cluster_named(latency_ms: int) -> None:

@@ -81,7 +81,7 @@ def similar_in_team(
 ) -> tuple[list[SimilarSession], dict[str, SessionSummary]]:
     """The team's stored sessions most like `session_id`, best first, with the summaries
     (by session id) they were compared on; `UnknownSession` when it has nothing stored."""
-    from recap.clustering.store import ClusterStore
+    from recap.store.clusters import ClusterStore
 
     index = SessionIndex(store)
     summaries = index.summaries(team_id)

@@ -5,27 +5,16 @@ Temporal activities call these; so can tests and benchmarks, without Temporal.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel
 
-from recap.config import Settings, get_settings
+from recap.core.config import TimelineConfig
 from recap.llm.client import ChatModel
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
-from recap.sources.base import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
-from recap.sources.files import DirectorySource
-from recap.sources.posthog import PostHogConfig, PostHogSource, ProgressHook
+from recap.recording.models import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
 from recap.store.repository import StoredSummary, SummaryStore
 from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
-from recap.timeline.models import TimelineConfig
-
-
-class SourceUnavailable(Exception):
-    """The configured source cannot be used (e.g. not yet supported, or misconfigured)."""
-
-    code = "source_unavailable"
 
 
 class CompiledTimeline(BaseModel):
@@ -37,34 +26,6 @@ class CompiledTimeline(BaseModel):
     events: int
     duration_ms: int
     truncated_events: int = 0
-
-
-def open_source(
-    spec: str,
-    max_decoded_bytes: int | None = None,
-    *,
-    settings: Settings | None = None,
-    progress: ProgressHook | None = None,
-) -> SnapshotSource:
-    """The recording source a spec names: `files:DIR`, or `posthog` (RECAP_POSTHOG_*)."""
-    if spec.startswith("files:"):
-        root = Path(spec.removeprefix("files:")).expanduser()
-        if not root.is_dir():
-            raise SourceUnavailable(
-                f"recording directory {root} does not exist; check RECAP_SOURCE or --source"
-            )
-        return DirectorySource(root, max_decoded_bytes)
-    if spec == "posthog":
-        settings = settings or get_settings()
-        config = PostHogConfig.from_settings(
-            settings,
-            blocks_per_request=settings.posthog_blocks_per_request,
-            timeout_seconds=settings.posthog_timeout_seconds,
-            page_size=settings.posthog_page_size,
-            max_decoded_bytes=max_decoded_bytes or settings.timeline.max_decoded_bytes,
-        )
-        return PostHogSource(config, progress=progress)
-    raise SourceUnavailable(f"unknown source {spec!r}; use 'posthog' or 'files:DIR'")
 
 
 def compile_session(

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from recap.cli_support import absolute_source, err, out, read_session_ids, watch_progress
-from recap.cli_support import exit_now as _exit
-from recap.cli_support import fail as _fail
-from recap.cli_support import reject as _reject
-from recap.cli_support import run_async as _run
-from recap.config import Settings, get_settings
+from recap.cli.support import absolute_source, err, out, read_session_ids, watch_progress
+from recap.cli.support import exit_now as _exit
+from recap.cli.support import fail as _fail
+from recap.cli.support import reject as _reject
+from recap.cli.support import run_async as _run
+from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from recap.clustering.models import ErrorCluster
-    from recap.jobs import ClusterProgress
+    from workflows.contracts import ClusterProgress
 
 clusters_app = typer.Typer(
     name="clusters",
@@ -96,10 +96,10 @@ def clusters_run(
             _reject("no session ids found in --sessions", 2)
             return
     source = absolute_source(source)
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     configure_logging(settings)
-    from recap.client import connect, start_clustering
+    from recap.jobs.client import connect, start_clustering
 
     async def go() -> str:
         client = await connect(settings)
@@ -140,7 +140,7 @@ def clusters_run(
 
 async def _watch(settings: Settings, workflow_id: str) -> int:
     """Shows the run's progress until it ends; the exit code says whether it completed."""
-    from recap.client import clustering_progress
+    from recap.jobs.client import clustering_progress
 
     def show(progress: ClusterProgress) -> tuple[str, int | None, int, str]:
         naming = f", {progress.named}/{progress.to_name} named" if progress.to_name else ""
@@ -183,7 +183,7 @@ def clusters_list(
     ] = None,
 ) -> None:
     """The team's error clusters, most affected sessions first (from the store)."""
-    from recap.clustering.store import clusters_for
+    from recap.store.clusters import clusters_for
 
     settings = get_settings()
     found = clusters_for(settings.resolved_database_url).load_clusters(team or settings.team_id)
@@ -219,7 +219,7 @@ def similar(
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="how many")] = 5,
 ) -> None:
     """The team's stored sessions most like SESSION_ID (summaries, timelines and errors)."""
-    from recap.clustering.similar import UnknownSession, similar_in_team
+    from recap.services.similar import UnknownSession, similar_in_team
     from recap.store.repository import store_for
 
     settings = get_settings()

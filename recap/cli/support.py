@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import typer
 from rich.console import Console
 
+from recap.sources.spec import SourceSpec, SourceSpecError
+
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from recap.config import Settings
-    from recap.jobs import SessionFailure
+    from recap.core.config import Settings
+    from workflows.contracts import SessionFailure
 
 out = Console()
 err = Console(stderr=True)
@@ -28,7 +30,7 @@ T = TypeVar("T")
 
 def exit_now(code: int) -> None:
     # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
-    from recap.tracing import flush_tracing
+    from recap.core.tracing import flush_tracing
 
     flush_tracing()
     sys.stdout.flush()
@@ -74,7 +76,7 @@ async def watch_progress(
     completed count and counts text."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from recap.client import batch_is_running, connect
+    from recap.jobs.client import batch_is_running, connect
 
     client = await connect(settings)
     columns = (
@@ -119,9 +121,11 @@ def read_session_ids(values: list[str]) -> list[str]:
 
 def absolute_source(source: str | None) -> str | None:
     """`--source` checked (exit 2 when it is neither form) and, for files, made absolute."""
-    if source is not None and source != "posthog" and not source.startswith("files:"):
+    if source is None:
+        return None
+    try:
+        spec = SourceSpec.parse(source)
+    except SourceSpecError:
         reject("--source must be 'posthog' or 'files:DIR'", 2)
-    if source and source.startswith("files:"):
-        # The worker resolves the path, possibly from another directory: make it absolute.
-        return "files:" + str(Path(source.removeprefix("files:")).expanduser().resolve())
-    return source
+    # The worker resolves the path, possibly from another directory: make it absolute.
+    return str(spec.absolute())

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from recap.config import Settings, get_settings
+from recap.core.config import Settings, get_settings
 
 _configured = False
 

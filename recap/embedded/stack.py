@@ -28,9 +28,9 @@ from typing import IO, Any
 
 import httpx
 
-from recap.config import Settings
-from recap.logging import get_logger
-from recap.naming import SEARCH_ATTRIBUTES
+from recap.core.config import Settings
+from recap.core.logging import get_logger
+from recap.core.naming import SEARCH_ATTRIBUTES
 
 log = get_logger(__name__)
 

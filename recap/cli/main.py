@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recap.cli_support import absolute_source, err, out, read_session_ids, watch_progress
-from recap.cli_support import exit_now as _exit
-from recap.cli_support import fail as _fail
-from recap.cli_support import reject as _reject
-from recap.cli_support import run_async as _run
-from recap.config import Settings, get_settings
+from recap.cli.support import absolute_source, err, out, read_session_ids, watch_progress
+from recap.cli.support import exit_now as _exit
+from recap.cli.support import fail as _fail
+from recap.cli.support import reject as _reject
+from recap.cli.support import run_async as _run
+from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from recap.client import SessionOutcome
-    from recap.jobs import BatchProgress
+    from recap.jobs.client import SessionOutcome
+    from workflows.contracts import BatchProgress
 
 app = typer.Typer(
     name="recap",
@@ -41,7 +41,7 @@ def timeline(
 ) -> None:
     """Compile one recording file into the timeline the model sees (offline: no Temporal,
     no model)."""
-    from recap.sources.base import RecordingError
+    from recap.recording.models import RecordingError
     from recap.sources.files import load_recording_file
     from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 
@@ -77,9 +77,10 @@ def fetch(
 ) -> None:
     """Download one recording from PostHog (RECAP_POSTHOG_*) as a PostHog export file,
     which `recap timeline` and the files source read back."""
-    from recap.retry import RetryPolicy, call_with_retries
-    from recap.sources.base import RecordingError
-    from recap.sources.posthog import PostHogConfig, PostHogSource, export_recording
+    from recap.core.retry import RetryPolicy, call_with_retries
+    from recap.recording.models import RecordingError
+    from recap.services.bootstrap import posthog_config
+    from recap.sources.posthog import PostHogSource, export_recording
 
     settings = get_settings()
     target = out or Path(f"{session_id}.json")
@@ -90,11 +91,7 @@ def fetch(
             return export_recording(source, session_id, handle)
 
     try:
-        config = PostHogConfig.from_settings(
-            settings,
-            blocks_per_request=settings.posthog_blocks_per_request,
-            timeout_seconds=settings.posthog_timeout_seconds,
-        )
+        config = posthog_config(settings)
         source = PostHogSource(config)
         written = call_with_retries(
             lambda: export(source),
@@ -134,10 +131,10 @@ def summarize(
     A session already summarized (same focus area, same prompt version) is shown from the
     store without a new workflow, unless --force."""
     settings = get_settings()
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     configure_logging(settings)
-    from recap.client import connect, summarize_sessions
+    from recap.jobs.client import connect, summarize_sessions
 
     source = absolute_source(source)
 
@@ -158,7 +155,7 @@ def summarize(
     except ConnectionError as error:
         _fail(str(error))
         return
-    from recap.report import print_outcomes
+    from recap.cli.report import print_outcomes
 
     print_outcomes(outcomes, settings, out, as_json=as_json)
     _exit(0 if all(outcome.error_type is None for outcome in outcomes) else 1)
@@ -174,7 +171,7 @@ def worker() -> None:
 
 async def _serve_until_signal(stack_settings: Settings) -> None:
     from recap.api.server import api_url, serve_api
-    from recap.embedded import EmbeddedStack, ensure_port_free
+    from recap.embedded.stack import EmbeddedStack, ensure_port_free
     from worker import run_worker
 
     ensure_port_free(
@@ -208,10 +205,10 @@ async def _serve_until_signal(stack_settings: Settings) -> None:
 def dev() -> None:
     """Run the embedded stack in the foreground: Temporal (with UI), model server, worker,
     API."""
-    from recap.embedded import EmbeddedStackError
+    from recap.embedded.stack import EmbeddedStackError
 
     settings = get_settings()
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     configure_logging(settings)
     try:
@@ -261,7 +258,7 @@ def doctor(
     except ValidationError as error:
         _reject(f"the settings do not load: {error}")
         return
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     # The report is the output; a warning logged by a client underneath would only repeat it.
     configure_logging(settings, level="ERROR")
@@ -291,7 +288,7 @@ def doctor(
 def api() -> None:
     """Serve the HTTP API (RECAP_API_HOST:RECAP_API_PORT) against Temporal and the store."""
     from recap.api.server import run_api
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
@@ -305,12 +302,12 @@ def demo(
     ] = False,
 ) -> None:
     """Start the embedded stack, summarize generated sample sessions, print the results."""
-    from recap.demo.run import run_demo
-    from recap.embedded import EmbeddedStackError
+    from recap.cli.demo import run_demo
+    from recap.embedded.stack import EmbeddedStackError
 
     settings = get_settings()
     # The demo's output is its report; routine log lines would bury it unless asked for.
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     configure_logging(
         settings, level=None if "log_level" in settings.model_fields_set else "WARNING"
@@ -334,7 +331,7 @@ app.add_typer(batch_app, name="batch")
 
 async def _watch_batch(settings: Settings, workflow_id: str) -> int:
     """Shows the batch's progress until it ends; the exit code says whether any failed."""
-    from recap.client import batch_progress
+    from recap.jobs.client import batch_progress
 
     def show(progress: BatchProgress) -> tuple[str, int | None, int, str]:
         counts = (
@@ -436,10 +433,10 @@ def _start_batch(
         _reject("no session ids found in --sessions", 2)
         return
     source = absolute_source(source)
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
 
     configure_logging(settings)
-    from recap.client import connect, start_batch
+    from recap.jobs.client import connect, start_batch
 
     async def go() -> str:
         client = await connect(settings)
@@ -476,7 +473,7 @@ def batch_status(
         return
     from temporalio.service import RPCError
 
-    from recap.client import batch_progress, connect
+    from recap.jobs.client import batch_progress, connect
 
     async def go() -> str:
         client = await connect(settings)
@@ -514,7 +511,7 @@ def batch_cancel(
     settings = get_settings()
     from temporalio.service import RPCError
 
-    from recap.client import cancel_batch, connect
+    from recap.jobs.client import cancel_batch, connect
 
     async def go() -> None:
         client = await connect(settings)
@@ -530,9 +527,9 @@ def batch_cancel(
 
 
 def _register_subcommands() -> None:
-    from recap.cli_clusters import clusters_app, similar
-    from recap.cli_keys import keys_app
-    from recap.cli_schedule import schedule_app
+    from recap.cli.clusters import clusters_app, similar
+    from recap.cli.keys import keys_app
+    from recap.cli.schedule import schedule_app
 
     app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
     app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")

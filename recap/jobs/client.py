@@ -13,10 +13,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from recap.config import Settings
-from recap.jobs import BatchProgress, ClusterProgress
-from recap.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
-from recap.tracing import configure_tracing
+from recap.core.config import Settings
+from recap.core.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
+from recap.core.tracing import configure_tracing
+from workflows.contracts import BatchProgress, ClusterProgress
 from workflows.failures import failure_type
 
 TemporalClient = Client
@@ -94,7 +94,7 @@ async def summarize_sessions(
     """Summarizes each session through its workflow and waits. Without `force`, a session
     whose summary for this focus area was written by the current prompt version is not
     summarized again: its stored summary is the outcome."""
-    # Imported here so that importing recap.client stays cheap for the other commands.
+    # Imported here so that importing recap.jobs.client stays cheap for the other commands.
     from activities.models import SummarizeSessionInput, SummarizeSessionResult
     from recap.llm.prompts import load_prompt
     from recap.store.repository import store_for

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from recap.logging import get_logger
+from recap.core.logging import get_logger
 from recap.store.repository import SummaryStore
 from recap.store.tables import ApiKeyRow
 

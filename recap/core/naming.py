@@ -8,6 +8,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+# Workflow types started by name (Schedules, child workflows of another module).
+SCHEDULED_WORKFLOW = "ScheduledSummariesWorkflow"
+BATCH_WORKFLOW = "SummarizeSessionsIndividuallyWorkflow"
+
 # Custom search attributes (all Keyword) operators filter on in the Temporal UI.
 SEARCH_ATTRIBUTE_TEAM = "RecapTeamId"
 SEARCH_ATTRIBUTE_SESSION = "RecapSessionId"

@@ -11,12 +11,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recap.cli_support import out
-from recap.cli_support import reject as _reject
-from recap.config import get_settings
+from recap.cli.support import out
+from recap.cli.support import reject as _reject
+from recap.core.config import get_settings
 
 if TYPE_CHECKING:
-    from recap.api.keys import ApiKey, KeyStore
+    from recap.store.keys import ApiKey, KeyStore
 
 keys_app = typer.Typer(
     name="keys",
@@ -27,8 +27,8 @@ keys_app = typer.Typer(
 
 
 def _key_store() -> KeyStore:
-    from recap.api.keys import KeyStore
-    from recap.logging import configure_logging
+    from recap.core.logging import configure_logging
+    from recap.store.keys import KeyStore
     from recap.store.repository import store_for
 
     settings = get_settings()
@@ -38,7 +38,7 @@ def _key_store() -> KeyStore:
 
 
 def _scopes_option(text: str) -> str:
-    from recap.api.keys import InvalidScopes, parse_scopes
+    from recap.store.keys import InvalidScopes, parse_scopes
 
     try:
         return ",".join(sorted(parse_scopes(text)))
@@ -47,7 +47,7 @@ def _scopes_option(text: str) -> str:
 
 
 def _team_option(team: str | None) -> str | None:
-    from recap.api.keys import validate_team_id
+    from recap.store.keys import validate_team_id
 
     if team is None:
         return None

@@ -1,7 +1,7 @@
 """OpenTelemetry tracing for recap's processes: one tracer provider per process that sends
 spans over OTLP/HTTP, installed only when RECAP_OTEL_ENABLED is set.
 
-The spans themselves come from temporalio's TracingInterceptor, which `recap.client`
+The spans themselves come from temporalio's TracingInterceptor, which `recap.jobs.client`
 adds to the Temporal client (and so to the workers built from it).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from recap.config import Settings
-from recap.logging import get_logger
+from recap.core.config import Settings
+from recap.core.logging import get_logger
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

@@ -14,48 +14,8 @@ from typing import Any, Final
 
 import orjson
 
-from recap.sources.base import RawEvent
-
-# rrweb EventType
-DOM_CONTENT_LOADED: Final = 0
-LOAD: Final = 1
-FULL_SNAPSHOT: Final = 2
-INCREMENTAL_SNAPSHOT: Final = 3
-META: Final = 4
-CUSTOM: Final = 5
-PLUGIN: Final = 6
-
-# rrweb IncrementalSource
-MUTATION: Final = 0
-MOUSE_MOVE: Final = 1
-MOUSE_INTERACTION: Final = 2
-SCROLL: Final = 3
-VIEWPORT_RESIZE: Final = 4
-INPUT: Final = 5
-TOUCH_MOVE: Final = 6
-MEDIA_INTERACTION: Final = 7
-STYLE_SHEET_RULE: Final = 8
-CANVAS_MUTATION: Final = 9
-FONT: Final = 10
-LOG: Final = 11
-DRAG: Final = 12
-STYLE_DECLARATION: Final = 13
-SELECTION: Final = 14
-ADOPTED_STYLE_SHEET: Final = 15
-CUSTOM_ELEMENT: Final = 16
-
-# rrweb MouseInteractions
-MOUSE_UP: Final = 0
-MOUSE_DOWN: Final = 1
-CLICK: Final = 2
-CONTEXT_MENU: Final = 3
-DBL_CLICK: Final = 4
-FOCUS: Final = 5
-BLUR: Final = 6
-TOUCH_START: Final = 7
-TOUCH_MOVE_DEPARTED: Final = 8
-TOUCH_END: Final = 9
-TOUCH_CANCEL: Final = 10
+from recap.recording.models import RawEvent
+from recap.recording.rrweb import FULL_SNAPSHOT, INCREMENTAL_SNAPSHOT, MUTATION, STYLE_SHEET_RULE
 
 COMPRESSION_VERSION: Final = "2024-10"
 MUTATION_FIELDS: Final[tuple[str, ...]] = ("texts", "attributes", "removes", "adds")

@@ -15,15 +15,15 @@ from contextlib import suppress
 import httpx
 from rich.console import Console
 
-from recap.api.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.api.server import api_url, serve_api
-from recap.client import SessionOutcome, connect, summarize_sessions
-from recap.config import Settings
+from recap.cli.report import print_outcomes
+from recap.core.config import Settings
 from recap.demo.facts import print_session_facts, timeline_facts
 from recap.demo.generator import SampleSession, write_sample_sessions
-from recap.embedded import EmbeddedStack, PortInUse, ensure_port_free, free_port
-from recap.report import print_outcomes
+from recap.embedded.stack import EmbeddedStack, PortInUse, ensure_port_free, free_port
+from recap.jobs.client import SessionOutcome, connect, summarize_sessions
 from recap.sources.files import load_recording_file
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import store_for
 from recap.timeline import compile_timeline
 from recap.timeline.models import Timeline

@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from recap.client import SessionOutcome
-from recap.config import Settings
+from recap.core.config import Settings
+from recap.jobs.client import SessionOutcome
 from recap.timeline.render import format_clock
 
 

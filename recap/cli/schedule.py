@@ -12,10 +12,10 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from recap.cli_support import absolute_source, out
-from recap.cli_support import exit_now as _exit
-from recap.cli_support import fail as _fail
-from recap.config import Settings, get_settings
+from recap.cli.support import absolute_source, out
+from recap.cli.support import exit_now as _exit
+from recap.cli.support import fail as _fail
+from recap.core.config import Settings, get_settings
 
 schedule_app = typer.Typer(
     name="schedule",
@@ -44,7 +44,7 @@ def parse_duration(text: str) -> timedelta:
 def _with_client(settings: Settings, action: Callable[..., Awaitable[T]]) -> T:
     from temporalio.service import RPCError
 
-    from recap.client import connect
+    from recap.jobs.client import connect
 
     async def go() -> T:
         return await action(await connect(settings))
@@ -94,12 +94,8 @@ def create(
     paused: Annotated[bool, typer.Option("--paused", help="create it paused")] = False,
 ) -> None:
     """Create a schedule whose runs hand each newly ended recording to a batch, once."""
-    from recap.schedules import (
-        RecordingFilters,
-        ScheduledSummariesInput,
-        ScheduleOptions,
-        create_schedule,
-    )
+    from recap.jobs.schedules import ScheduleOptions, create_schedule
+    from recap.services.scheduled_run import RecordingFilters, ScheduledSummariesInput
 
     settings = get_settings()
     if (every is None) == (cron is None):
@@ -146,7 +142,7 @@ def list_(
     """List recap's summary schedules with their next and recent runs."""
     from temporalio.client import Client
 
-    from recap.schedules import ScheduleSummary, list_summary_schedules
+    from recap.jobs.schedules import ScheduleSummary, list_summary_schedules
 
     settings = get_settings()
 

@@ -1,0 +1,23 @@
+"""Every workflow the worker registers, in one tuple (the worker and the tests use it)."""
+
+from __future__ import annotations
+
+from workflows.cluster_errors import ClusterErrorsWorkflow
+from workflows.scheduled_summaries import ScheduledSummariesWorkflow
+from workflows.summarize_session import SummarizeSessionWorkflow
+from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+
+ALL_WORKFLOWS = (
+    SummarizeSessionWorkflow,
+    SummarizeSessionsIndividuallyWorkflow,
+    ScheduledSummariesWorkflow,
+    ClusterErrorsWorkflow,
+)
+
+__all__ = [
+    "ALL_WORKFLOWS",
+    "ClusterErrorsWorkflow",
+    "ScheduledSummariesWorkflow",
+    "SummarizeSessionWorkflow",
+    "SummarizeSessionsIndividuallyWorkflow",
+]
