@@ -1,7 +1,7 @@
 """Peak memory of compiling a recording streamed from PostHog vs the same file compiled locally.
 
 A generated recording (blob v2 JSONL with `cv` fields) is served by the loopback PostHog
-double (tests/posthog_double.py) in this process; two child processes, each measured on
+double (tests/support/posthog_double.py) in this process; two child processes, each measured on
 its own (wall time, peak RSS by wait4), then compile it: one through `PostHogSource`
 (two-phase snapshots, bounded block ranges, streamed line by line), one from the file.
 Prints one JSON object. The target: streaming stays within 1.5x of the local peak.
@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 from timeline import MB, Run, run_process  # noqa: E402  (the sibling benchmark's launcher)
 
 from recap.demo.big import write_large_recording  # noqa: E402
-from tests.posthog_double import ServedRecording, posthog_double  # noqa: E402
+from tests.support.posthog_double import ServedRecording, posthog_double  # noqa: E402
 
 SESSION = "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000"
 BLOCK_BYTES = 1_000_000

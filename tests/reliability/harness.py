@@ -25,7 +25,13 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from recap.core.config import Settings, get_settings
 from recap.jobs.client import batch_result, start_batch
 from recap.store.repository import store_for
-from tests.model_double import ChatServer, Reply, chat_server, completion_body, grounded_reply
+from tests.support.model_double import (
+    ChatServer,
+    Reply,
+    chat_server,
+    completion_body,
+    grounded_reply,
+)
 from workflows.contracts import BatchProgress
 
 ROOT = Path(__file__).resolve().parents[2]

