@@ -1,0 +1,137 @@
+"""The API's dependencies: what the app holds for its lifetime (`Runtime`), the caller a
+request's key authenticates, and the `Annotated` aliases the routes declare them with
+(`RuntimeDep`, `StoreDep`, `TeamReader`, `TeamWriter`, `KeyReader`)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from recap.api import errors
+from recap.api.catalog import RecordingCatalog
+from recap.api.models import SESSION_ID_PATTERN
+from recap.api.ratelimit import RateLimiter
+from recap.core.config import Settings
+from recap.jobs import client as jobs
+from recap.store.keys import READ_SCOPE, WRITE_SCOPE, ApiKey, KeyStore
+from recap.store.repository import SummaryStore
+
+
+@dataclass
+class Runtime:
+    """What the app holds for its lifetime: the store, keys, limits, Temporal."""
+
+    settings: Settings
+    store: SummaryStore
+    keys: KeyStore
+    limiter: RateLimiter
+    catalog: RecordingCatalog
+    _temporal: jobs.TemporalClient | None = None
+    _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def temporal(self) -> jobs.TemporalClient:
+        """The Temporal client, connected on first use: the API starts (and answers
+        /healthz) while Temporal is down, and a request that needs it answers 503."""
+        async with self._connecting:
+            if self._temporal is None:
+                try:
+                    self._temporal = await jobs.connect(self.settings)
+                except ConnectionError as error:
+                    raise errors.unavailable(str(error)) from None
+            return self._temporal
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the key the request authenticated with, and the team it speaks for."""
+
+    key: ApiKey
+    team_id: str
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
+
+
+def store(request: Request) -> SummaryStore:
+    return runtime(request).store
+
+
+bearer = HTTPBearer(auto_error=False, description="a recap key: `recap keys create`")
+
+
+async def _authenticated(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> ApiKey:
+    """The live key of the request, counted against its rate limit."""
+    if credentials is None or not credentials.credentials:
+        raise errors.unauthenticated("Authentication credentials were not provided.")
+    state = runtime(request)
+    key = await asyncio.to_thread(state.keys.authenticate, credentials.credentials)
+    if key is None:
+        raise errors.unauthenticated("Invalid API key.")
+    wait = state.limiter.check(key.id)
+    if wait is not None:
+        raise errors.throttled(wait)
+    # The request log names the key (never the secret).
+    request.state.key_id = key.id
+    return key
+
+
+def team_caller(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """The dependency of a team endpoint: a live key of this team with `scope`.
+
+    Another team's project answers 404 before the scope is looked at, so a key learns
+    nothing about teams it does not belong to."""
+
+    async def dependency(
+        request: Request,
+        project_id: str,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Caller:
+        key = await _authenticated(request, credentials)
+        if key.team_id != project_id:
+            raise errors.not_found()
+        if not key.allows(scope):
+            raise errors.forbidden(scope)
+        return Caller(key=key, team_id=project_id)
+
+    return dependency
+
+
+def key_caller(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """The dependency of an endpoint outside a project: a live key with `scope`, speaking
+    for its own team."""
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Caller:
+        key = await _authenticated(request, credentials)
+        if not key.allows(scope):
+            raise errors.forbidden(scope)
+        return Caller(key=key, team_id=key.team_id)
+
+    return dependency
+
+
+def path_session_id(recording_id: str) -> str:
+    """The recording id of a path, or 404. Routes call it in their body, after the key is
+    checked, so a caller without a valid key learns nothing from the id's shape."""
+    if not re.fullmatch(SESSION_ID_PATTERN, recording_id):
+        raise errors.not_found()
+    return recording_id
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+StoreDep = Annotated[SummaryStore, Depends(store)]
+TeamReader = Annotated[Caller, Depends(team_caller(READ_SCOPE))]
+TeamWriter = Annotated[Caller, Depends(team_caller(WRITE_SCOPE))]
+KeyReader = Annotated[Caller, Depends(key_caller(READ_SCOPE))]

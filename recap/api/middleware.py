@@ -1,0 +1,122 @@
+"""The API's middleware: the request log and request metrics (labelled by route template,
+never by ids), and the limit on request bodies."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from recap.api import errors
+from recap.core import metrics
+from recap.core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class RouteTemplates:
+    """The matched route's template (`/api/projects/{project_id}/…`) of a request.
+
+    An included route knows only its own path, not the prefix it was included under, so
+    the prefix is remembered here. Keyed by the route's identity: each prefix includes
+    routers of its own, built for it."""
+
+    def __init__(self) -> None:
+        self._by_route: dict[int, str] = {}
+
+    def add(self, router: APIRouter, prefix: str) -> None:
+        self._by_route.update(
+            {id(route): prefix + route.path for route in router.routes if hasattr(route, "path")}
+        )
+
+    def of(self, request: Request) -> str | None:
+        """The template, never the path with its ids; None when no route matched."""
+        route = request.scope.get("route")
+        path = self._by_route.get(id(route), getattr(route, "path", None))
+        return path if isinstance(path, str) else None
+
+
+class RequestLog(BaseHTTPMiddleware):
+    """Logs each request and counts it in the request metrics."""
+
+    def __init__(self, app: ASGIApp, templates: RouteTemplates) -> None:
+        super().__init__(app)
+        self.templates = templates
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            metrics.api_request(
+                request.method, self.templates.of(request), 500, time.perf_counter() - started
+            )
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.api_request(
+            request.method, self.templates.of(request), response.status_code, elapsed
+        )
+        # Method, path (ids only) and status; never the query's or the body's content.
+        log.info(
+            "api request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            key_id=getattr(request.state, "key_id", None),
+            ms=round(elapsed * 1000),
+        )
+        return response
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            errors.body(
+                "invalid_request",
+                "request_too_large",
+                f"The request body is larger than {self.limit} bytes.",
+            ),
+            status_code=413,
+        )
+        await response({"type": "http"}, _no_body, send)
+
+
+class _TooLarge(Exception):
+    """A streamed body passed the limit without declaring its length."""
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

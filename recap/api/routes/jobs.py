@@ -1,0 +1,41 @@
+"""`GET /api/jobs/{workflow_id}`: a batch's or a clustering run's progress, for the team
+whose key asks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from recap.api.deps import KeyReader, RuntimeDep
+from recap.api.errors import not_found
+from recap.api.models import JobStatus
+from recap.api.responses import ERROR_RESPONSES, json_response
+from recap.jobs import client as jobs
+
+
+def router() -> APIRouter:
+    routes = APIRouter(responses=ERROR_RESPONSES)
+    routes.add_api_route(
+        "/api/jobs/{workflow_id}",
+        job_status,
+        methods=["GET"],
+        response_model=JobStatus,
+        summary="A job's progress",
+    )
+    return routes
+
+
+async def job_status(workflow_id: str, caller: KeyReader, state: RuntimeDep) -> JSONResponse:
+    # Job ids name their team (`session-batch:{team}:…`): another team's is not found.
+    parts = workflow_id.split(":")
+    if len(parts) != 3 or parts[0] not in ("session-batch", "error-clusters"):
+        raise not_found()
+    if parts[1] != caller.team_id:
+        raise not_found()
+    found = await jobs.job_progress(await state.temporal(), workflow_id)
+    if found is None:
+        raise not_found()
+    kind, progress = found
+    return json_response(
+        JobStatus(workflow_id=workflow_id, kind=kind, status=progress.status, progress=progress)
+    )
