@@ -1,4 +1,12 @@
-"""Sample sessions for `recap demo` and tests, recorded the way posthog-js and rrweb would."""
+"""Sample sessions for `recap demo`, the tests and the benchmarks, recorded the way
+posthog-js and rrweb would, with what really happened written down beside them.
+
+`generator` is the simulated browser and the three demo scenarios; `shop` the made-up
+shop's pages; `journeys` and `labelled` the visits played through it; `groundtruth` what
+the visitor really did; `recordings` and `big` write them in every file shape recap reads;
+`facts` prints what a compiled timeline says about a sample.
+May import: `recap.recording`, `recap.timeline` and `recap.llm.schema` (to grade summaries).
+"""
 
 from recap.demo.generator import SCENARIOS, SampleSession, generate_session, write_sample_sessions
 

@@ -30,6 +30,7 @@ from recap.demo.groundtruth import (
     TruthSpan,
     TruthTabSwitch,
 )
+from recap.recording import rrweb as rr
 
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
@@ -43,43 +44,27 @@ POSTHOG_IDLE_THRESHOLD_MS: Final = 5 * 60 * 1000
 """posthog-js marks a session idle after this long without user activity."""
 
 
-class EventType:
-    """rrweb's EventType."""
-
-    FULL_SNAPSHOT: Final = 2
-    INCREMENTAL_SNAPSHOT: Final = 3
-    META: Final = 4
-    CUSTOM: Final = 5
-    PLUGIN: Final = 6
-
-
-class IncrementalSource:
-    """rrweb's IncrementalSource, the kinds this generator emits."""
-
-    MUTATION: Final = 0
-    MOUSE_MOVE: Final = 1
-    MOUSE_INTERACTION: Final = 2
-    SCROLL: Final = 3
-    VIEWPORT_RESIZE: Final = 4
-    INPUT: Final = 5
-
-
 # What posthog-js counts as user activity (its ACTIVE_SOURCES), for idle bookkeeping.
-_ACTIVE_SOURCES: Final = frozenset({1, 2, 3, 4, 5})
-
-
-class MouseInteraction:
-    """rrweb's MouseInteractions, the kinds this generator emits."""
-
-    MOUSE_UP: Final = 0
-    MOUSE_DOWN: Final = 1
-    CLICK: Final = 2
-    FOCUS: Final = 5
-    BLUR: Final = 6
+_ACTIVE_SOURCES: Final = frozenset(
+    {
+        rr.MOUSE_MOVE,
+        rr.MOUSE_INTERACTION,
+        rr.SCROLL,
+        rr.VIEWPORT_RESIZE,
+        rr.INPUT,
+        rr.TOUCH_MOVE,
+        rr.MEDIA_INTERACTION,
+        rr.DRAG,
+    }
+)
 
 
 class NodeType:
-    """rrweb-snapshot's NodeType."""
+    """rrweb-snapshot's NodeType.
+
+    Local because `recap.recording.rrweb` does not carry rrweb-snapshot's node types yet
+    (`recap.timeline.mirror` keeps its own copy too); move it there once it does.
+    """
 
     DOCUMENT: Final = 0
     DOCUMENT_TYPE: Final = 1
@@ -90,6 +75,7 @@ class NodeType:
 FOCUSABLE_TAGS: Final = frozenset({"a", "button", "input", "select", "textarea"})
 FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
 POINTER_TYPE_MOUSE: Final = 0
+"""rrweb's PointerTypes.Mouse; local for the same reason as `NodeType`."""
 
 
 # --- the DOM --------------------------------------------------------------------------------
@@ -477,9 +463,9 @@ class SimulatedTab:
         self.focused = None
         self.checked = {}
         self.page_loaded_ms = self.now
-        self._emit(EventType.META, {"href": href, "width": self.width, "height": self.height})
+        self._emit(rr.META, {"href": href, "width": self.width, "height": self.height})
         navigation = self._navigation(href)
-        self._emit(EventType.FULL_SNAPSHOT, {"node": node, "initialOffset": {"top": 0, "left": 0}})
+        self._emit(rr.FULL_SNAPSHOT, {"node": node, "initialOffset": {"top": 0, "left": 0}})
         self.pause(2, 30)
         if pageview:
             self.custom("$pageview", {"href": href})
@@ -499,9 +485,9 @@ class SimulatedTab:
 
     def resnapshot(self) -> None:
         """rrweb's takeFullSnapshot on the same page: Meta and FullSnapshot, same ids."""
-        self._emit(EventType.META, {"href": self.href, "width": self.width, "height": self.height})
+        self._emit(rr.META, {"href": self.href, "width": self.width, "height": self.height})
         top = {"top": self.scroll_y, "left": 0}
-        self._emit(EventType.FULL_SNAPSHOT, {"node": self.dom.snapshot(), "initialOffset": top})
+        self._emit(rr.FULL_SNAPSHOT, {"node": self.dom.snapshot(), "initialOffset": top})
 
     def change_url(self, href: str, *, tag: str = "$pageview") -> TruthAction:
         """A single-page-app route change (history.pushState): no page load, only the marker."""
@@ -592,7 +578,7 @@ class SimulatedTab:
             {"x": x, "y": y, "id": node_id, "timeOffset": at - self.now}
             for at, x, y, node_id in batch
         ]
-        self._incremental(IncrementalSource.MOUSE_MOVE, {"positions": positions})
+        self._incremental(rr.MOUSE_MOVE, {"positions": positions})
 
     def click(self, key: str) -> TruthAction:
         """Move to the element and click it, with the focus changes a browser makes."""
@@ -629,18 +615,18 @@ class SimulatedTab:
     def _press(self, node_id: int, point: tuple[int, int]) -> None:
         x, y = point
         position = {"id": node_id, "x": x, "y": y, "pointerType": POINTER_TYPE_MOUSE}
-        self._interaction(MouseInteraction.MOUSE_DOWN, position)
+        self._interaction(rr.MOUSE_DOWN, position)
         if self.focused != node_id:
             if self.focused is not None and self.dom.contains(self.focused):
-                self._interaction(MouseInteraction.BLUR, {"id": self.focused})
+                self._interaction(rr.BLUR, {"id": self.focused})
             self.focused = None
             if self.dom.is_focusable(node_id):
-                self._interaction(MouseInteraction.FOCUS, {"id": node_id})
+                self._interaction(rr.FOCUS, {"id": node_id})
                 self.focused = node_id
         self.pause(60, 140)
-        self._interaction(MouseInteraction.MOUSE_UP, position)
+        self._interaction(rr.MOUSE_UP, position)
         self.pause(0, 6)
-        self._interaction(MouseInteraction.CLICK, position)
+        self._interaction(rr.CLICK, position)
 
     def _client_point(self, node_id: int) -> tuple[int, int]:
         (x, y), fixed = self.dom.point(node_id)
@@ -693,14 +679,14 @@ class SimulatedTab:
         self.pause(110, 300)
         text = "*" * len(value) if masked else value
         data = {"text": text, "isChecked": False, "id": node_id}
-        self._incremental(IncrementalSource.INPUT, data)
+        self._incremental(rr.INPUT, data)
 
     def choose(self, key: str, value: str, *, shown: str | None = None) -> TruthAction:
         """Pick an option in a select that already has focus."""
         self.pause(600, 1400)
         node_id = self.dom.id_of(key)
         data = {"text": value, "isChecked": False, "id": node_id}
-        self._incremental(IncrementalSource.INPUT, data)
+        self._incremental(rr.INPUT, data)
         self._focus_only(node_id)
         return self._input_truth(node_id, value, shown if shown is not None else value)
 
@@ -712,7 +698,7 @@ class SimulatedTab:
         self._click_untracked(key)
         self.pause(1, 4)
         node_id = self.dom.id_of(key)
-        self._incremental(IncrementalSource.INPUT, {"text": "on", "isChecked": True, "id": node_id})
+        self._incremental(rr.INPUT, {"text": "on", "isChecked": True, "id": node_id})
         return self._input_truth(node_id, CHECKED, CHECKED)
 
     def pick(self, key: str, *, group: str) -> TruthAction:
@@ -722,13 +708,13 @@ class SimulatedTab:
         node_id = self.dom.id_of(key)
         value = self.dom.attrs_of(node_id).get("value", "on")
         checked = {"text": value, "isChecked": True, "id": node_id}
-        self._incremental(IncrementalSource.INPUT, checked)
+        self._incremental(rr.INPUT, checked)
         previous = self.checked.get(group)
         if previous is not None and previous != key:
             previous_id = self.dom.id_of(previous)
             previous_value = self.dom.attrs_of(previous_id).get("value", "on")
             self._incremental(
-                IncrementalSource.INPUT,
+                rr.INPUT,
                 {"text": previous_value, "isChecked": False, "id": previous_id},
             )
         self.checked[group] = key
@@ -773,12 +759,12 @@ class SimulatedTab:
                 min(y, self.scroll_y + step) if y > self.scroll_y else max(y, self.scroll_y - step)
             )
             self.pause(100, 170)
-            self._incremental(IncrementalSource.SCROLL, {"id": 1, "x": 0, "y": self.scroll_y})
+            self._incremental(rr.SCROLL, {"id": 1, "x": 0, "y": self.scroll_y})
 
     def resize(self, width: int, height: int) -> None:
         """The user resizes the browser window (rrweb's ViewportResize)."""
         self.width, self.height = width, height
-        self._incremental(IncrementalSource.VIEWPORT_RESIZE, {"width": width, "height": height})
+        self._incremental(rr.VIEWPORT_RESIZE, {"width": width, "height": height})
 
     # what the page does by itself
 
@@ -797,7 +783,7 @@ class SimulatedTab:
         if self.focused is not None and not self.dom.contains(self.focused):
             self.focused = None
         self._incremental(
-            IncrementalSource.MUTATION,
+            rr.MUTATION,
             {
                 "texts": list(texts),
                 "attributes": list(attributes),
@@ -860,7 +846,7 @@ class SimulatedTab:
         else:
             plugin = "rrweb/network@1"
             payload = {"requests": [self._captured_request(request, status, duration, size)]}
-        self._emit(EventType.PLUGIN, {"plugin": plugin, "payload": payload})
+        self._emit(rr.PLUGIN, {"plugin": plugin, "payload": payload})
         if status == 0 or status >= 400:
             self.truth.network_failure(
                 TruthNetworkFailure(
@@ -935,12 +921,12 @@ class SimulatedTab:
     def console(self, level: str, message: str, trace: Sequence[str]) -> None:
         # the console plugin JSON-encodes every argument it captures
         payload = {"level": level, "trace": list(trace), "payload": [json.dumps(message)]}
-        self._emit(EventType.PLUGIN, {"plugin": "rrweb/console@1", "payload": payload})
+        self._emit(rr.PLUGIN, {"plugin": "rrweb/console@1", "payload": payload})
 
     # posthog-js's own markers
 
     def custom(self, tag: str, payload: Json) -> None:
-        self._emit(EventType.CUSTOM, {"tag": tag, "payload": payload})
+        self._emit(rr.CUSTOM, {"tag": tag, "payload": payload})
 
     def pause_recording(self) -> int:
         """The user went to a URL the project blocks: posthog-js stops recording."""
@@ -968,12 +954,12 @@ class SimulatedTab:
         )
 
     def _interaction(self, kind: int, data: Json) -> None:
-        self._incremental(IncrementalSource.MOUSE_INTERACTION, {"type": kind, **data})
+        self._incremental(rr.MOUSE_INTERACTION, {"type": kind, **data})
 
     def _incremental(self, source: int, data: Json) -> None:
         if source in _ACTIVE_SOURCES:
             self.clock.last_activity_ms = self.now
-        self._emit(EventType.INCREMENTAL_SNAPSHOT, {"source": source, **data})
+        self._emit(rr.INCREMENTAL_SNAPSHOT, {"source": source, **data})
 
     def _emit(self, event_type: int, data: Json) -> None:
         if not self._announced:

@@ -16,20 +16,25 @@ from pathlib import Path
 from typing import Final, Literal
 
 from recap.demo.generator import DEFAULT_START_MS, SimulatedBrowser, SimulatedTab, tag, uuid7
-from recap.demo.journeys import (
+from recap.demo.recordings import GeneratedSession, RecordingFormat, person_for
+from recap.demo.shop import (
+    BUSY,
     CATALOG,
     COLLECTIONS,
+    NOT_BUSY,
+    PRODUCTS_BY_SLUG,
     SHOP,
     Product,
+    added_to_cart_toast,
     cart_body,
     checkout_body,
     collection_body,
     confirmation_body,
     contact_body,
     home_body,
+    log_reviews_widget_error,
     product_body,
 )
-from recap.demo.recordings import GeneratedSession, RecordingFormat, person_for
 from recap.llm.schema import IssueKind, SessionSummary
 from recap.timeline.models import EventKind, Timeline, TimelineEvent
 from recap.timeline.render import render_event
@@ -168,10 +173,6 @@ def score_summary(
 
 # --- the journeys ---------------------------------------------------------------------------
 
-_BY_SLUG: Final = {product.slug: product for product in CATALOG}
-_BUSY: Final = {"aria-busy": "true", "disabled": ""}
-_IDLE: Final = dict.fromkeys(_BUSY)
-
 
 def _to_product(shop: SimulatedTab, product: Product) -> None:
     shop.open_page(f"{SHOP}/", title="Northwind Outfitters", body=home_body(0, CATALOG[:8]))
@@ -189,10 +190,9 @@ def _add_to_cart(shop: SimulatedTab) -> None:
     shop.pause(600, 1_200)
     shop.click("add_to_cart")
     shop.fetch("/api/cart", method="POST", status=200, low_ms=180, high_ms=420)
-    toast = tag("div", {"class": "toast"}, tag("p", {}, "Added to cart"), key="toast")
     shop.mutate(
         texts=[shop.dom.text_change("cart_count", "1")],
-        adds=shop.dom.add(toast, parent="toasts"),
+        adds=shop.dom.add(added_to_cart_toast(), parent="toasts"),
     )
     shop.pause(1_200, 2_000)
 
@@ -217,7 +217,7 @@ def _to_checkout(shop: SimulatedTab, product: Product) -> None:
 def _pay(shop: SimulatedTab, status: int) -> None:
     shop.click("pay_now")
     shop.pause(5, 20)
-    shop.mutate(attributes=[shop.dom.attribute_change("pay_now", _BUSY)])
+    shop.mutate(attributes=[shop.dom.attribute_change("pay_now", BUSY)])
     shop.fetch("/api/payments", method="POST", status=status, low_ms=350, high_ms=700)
 
 
@@ -228,7 +228,7 @@ def _confirm(shop: SimulatedTab, order: str) -> None:
 
 
 def play_purchase(shop: SimulatedTab) -> None:
-    product = _BY_SLUG["canvas-tote"]
+    product = PRODUCTS_BY_SLUG["canvas-tote"]
     _to_product(shop, product)
     _add_to_cart(shop)
     _to_checkout(shop, product)
@@ -237,7 +237,7 @@ def play_purchase(shop: SimulatedTab) -> None:
 
 
 def play_failed_checkout(shop: SimulatedTab) -> None:
-    product = _BY_SLUG["trail-runner-2"]
+    product = PRODUCTS_BY_SLUG["trail-runner-2"]
     _to_product(shop, product)
     _add_to_cart(shop)
     _to_checkout(shop, product)
@@ -254,7 +254,7 @@ def play_failed_checkout(shop: SimulatedTab) -> None:
         "Something went wrong on our side. Your order was not placed.",
     )
     shop.mutate(
-        attributes=[shop.dom.attribute_change("pay_now", _IDLE)],
+        attributes=[shop.dom.attribute_change("pay_now", NOT_BUSY)],
         adds=shop.dom.add(banner, parent="alerts"),
     )
     shop.pause(4_000, 6_000)
@@ -286,7 +286,7 @@ def play_abandoned_form(shop: SimulatedTab) -> None:
 
 
 def play_confusion_loop(shop: SimulatedTab) -> None:
-    product = _BY_SLUG["ridge-hiker"]
+    product = PRODUCTS_BY_SLUG["ridge-hiker"]
     _to_product(shop, product)
     shop.click("size")
     shop.choose("size", "9")
@@ -308,15 +308,12 @@ def play_confusion_loop(shop: SimulatedTab) -> None:
 
 
 def play_purchase_with_console_error(shop: SimulatedTab) -> None:
-    product = _BY_SLUG["daypack-22"]
+    product = PRODUCTS_BY_SLUG["daypack-22"]
     _to_product(shop, product)
     # a widget fails on its own, well after the click that opened the page and before the
     # next one, so no action is blamed for it; nothing the visitor sees changes
     shop.pause(3_000, 4_000)
-    shop.console_error(
-        "TypeError: Cannot read properties of null (reading 'observe')",
-        ["at initReviewsWidget (https://shop.example.com/assets/reviews.js:88:21)"],
-    )
+    log_reviews_widget_error(shop)
     shop.pause(1_500, 2_500)
     _add_to_cart(shop)
     _to_checkout(shop, product)
