@@ -1,4 +1,14 @@
-"""The timeline stage: compile a recording into citable facts, render, count and budget them."""
+"""The timeline stage: compile a recording into citable facts, render, count and budget them.
+
+`compile` is the entry point. `event_pass` reads the rrweb events in time order and hands
+each to what handles it (`clicks`, `inputs`, `viewing`, `navigation`, `gaps`,
+`page_errors`, `effects`), which write drafts into the `pass_state`; `signals` then flags
+them and `stats` counts them. `mirror` (with `elements` and `page_text`) replays each
+window's DOM to name what was clicked; `redact` masks what must not leave the recording;
+`render`, `tokens` and `budget` make the text the model reads.
+
+May import `recap.recording` and `recap.core`; never `recap.llm` or anything above.
+"""
 
 from __future__ import annotations
 

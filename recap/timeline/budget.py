@@ -135,8 +135,22 @@ def budget_timeline(
                 total -= costs[index]
                 dropped[events[index].kind.value] += 1
         budget = budget_left()
+    return _trim_until_fits(timeline, events, alive, dropped, max_tokens, counter)
+
+
+def _trim_until_fits(
+    timeline: Timeline,
+    events: list[TimelineEvent],
+    alive: list[bool],
+    dropped: Counter[str],
+    max_tokens: int,
+    counter: Callable[[str], int],
+) -> Timeline:
+    """The trimmed timeline, checked on its real text and trimmed further until it fits.
+
+    Per-line counts are nearly additive, so this rarely drops more than a few events.
+    """
     result = _assemble(timeline, events, alive, dropped)
-    # Per-line counts are nearly additive; confirm on the real text and trim further.
     order = [i for i in _evenly(list(range(len(events)))) if not is_protected(events[i])]
     cursor = 0
     while counter(render_timeline(result)) > max_tokens and cursor < len(order):

@@ -7,63 +7,31 @@ summary can say `button "Sign up!"` instead of `node 90`.
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from recap.timeline.elements import (
+    BUTTON_INPUT_TYPES,
+    CDATA,
+    COMMENT,
+    DOCUMENT,
+    ELEMENT,
+    FORM_FIELD_TAGS,
+    INVISIBLE_TAGS,
+    NO_ATTRS,
+    TEXT,
+    MirrorNode,
+    developer_id,
+    href_path,
+    is_hidden,
+    is_interactive,
+    role_word,
+)
+from recap.timeline.page_text import LABEL_MAX_CHARS, clip, collapse, quoted, without_echo
 from recap.timeline.redact import redact_text
 
-# rrweb serialized node types
-DOCUMENT: Final = 0
-DOCUMENT_TYPE: Final = 1
-ELEMENT: Final = 2
-TEXT: Final = 3
-CDATA: Final = 4
-COMMENT: Final = 5
-
-LABEL_MAX_CHARS: Final = 60
 _TEXT_SCAN_CHARS: Final = 4 * LABEL_MAX_CHARS
 _TEXTS_PER_MUTATION: Final = 64
-
-_INVISIBLE_TAGS: Final = frozenset(
-    {"script", "style", "noscript", "template", "head", "meta", "link", "title"}
-)
-_INTERACTIVE_TAGS: Final = frozenset(
-    {"a", "button", "input", "select", "textarea", "label", "summary", "option"}
-)
-_INTERACTIVE_ROLES: Final = frozenset(
-    {
-        "button", "link", "checkbox", "radio", "tab", "menuitem", "menuitemcheckbox",
-        "menuitemradio", "option", "switch", "combobox", "textbox", "searchbox", "slider",
-        "treeitem", "spinbutton",
-    }
-)  # fmt: skip
-_BUTTON_INPUT_TYPES: Final = frozenset({"submit", "button", "reset", "image"})
-_FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
-_WHITESPACE = re.compile(r"\s+")
-# Icon fonts (Material Design Icons and friends) draw glyphs from the Private Use Areas;
-# zero-width characters are layout hints. Neither reads as text.
-_NON_TEXT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd\u200b-\u200f\u2060\ufeff]")
-
-
-_NO_ATTRS: Final[dict[str, Any]] = {}
-
-
-class MirrorNode:
-    """One node of the mirror. A plain slotted class: snapshots create thousands."""
-
-    __slots__ = ("attrs", "children", "id", "kind", "parent", "tag", "text")
-
-    def __init__(self, node_id: int, kind: int) -> None:
-        self.id = node_id
-        self.kind = kind
-        self.tag = ""
-        # Shared with the recording (never written: attribute mutations copy first).
-        self.attrs: dict[str, Any] = _NO_ATTRS
-        self.text = ""
-        self.parent: MirrorNode | None = None
-        self.children: list[MirrorNode] = []
 
 
 @dataclass(slots=True)
@@ -97,30 +65,6 @@ class FieldInfo:
         if self.tag != "input":
             return self.tag
         return str(self.attrs.get("type") or "text").lower()
-
-
-def collapse(text: str) -> str:
-    """Visible text as a reader sees it: one line, single spaces, no icon glyphs."""
-    return _WHITESPACE.sub(" ", _NON_TEXT.sub("", text)).strip()
-
-
-def clip(text: str, limit: int = LABEL_MAX_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def quoted(text: str) -> str:
-    """A JSON string literal: quotes and control characters escaped, never a raw newline."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _is_hidden(node: MirrorNode) -> bool:
-    attrs = node.attrs
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-        return True
-    style = attrs.get("style")
-    return isinstance(style, str) and (
-        "display: none" in style or "display:none" in style or "visibility: hidden" in style
-    )
 
 
 class DomMirror:
@@ -176,7 +120,7 @@ class DomMirror:
                 tag = raw.get("tagName")
                 node.tag = tag.lower() if isinstance(tag, str) else ""
                 attrs = raw.get("attributes")
-                node.attrs = attrs if type(attrs) is dict else _NO_ATTRS
+                node.attrs = attrs if type(attrs) is dict else NO_ATTRS
                 if node.tag == "label":
                     self._labels.add(node_id)
             elif kind in (TEXT, CDATA, COMMENT):
@@ -328,7 +272,7 @@ class DomMirror:
     def _visible(self, node: MirrorNode) -> bool:
         current = node.parent
         while current is not None:
-            if current.tag in _INVISIBLE_TAGS or _is_hidden(current):
+            if current.tag in INVISIBLE_TAGS or is_hidden(current):
                 return False
             current = current.parent
         return True
@@ -337,7 +281,7 @@ class DomMirror:
         """Collapsed text content without script/style, capped at about `limit` chars."""
         if node.kind in (TEXT, CDATA):
             return collapse(node.text) if self._visible(node) else ""
-        if node.tag in _INVISIBLE_TAGS or not self._visible(node):
+        if node.tag in INVISIBLE_TAGS or not self._visible(node):
             return ""
         parts: list[str] = []
         size = 0
@@ -351,7 +295,7 @@ class DomMirror:
                 continue
             if current.kind != ELEMENT and current.kind != DOCUMENT:
                 continue
-            if current is not node and (current.tag in _INVISIBLE_TAGS or _is_hidden(current)):
+            if current is not node and (current.tag in INVISIBLE_TAGS or is_hidden(current)):
                 continue
             if current.tag == "img":
                 alt = current.attrs.get("alt")
@@ -372,7 +316,7 @@ class DomMirror:
                 text = collapse(current.text)
                 if text:
                     found.append(text)
-            elif current.tag not in _INVISIBLE_TAGS and not _is_hidden(current):
+            elif current.tag not in INVISIBLE_TAGS and not is_hidden(current):
                 stack.extend(reversed(current.children))
         # Checked last: most added subtrees are empty elements, and the walk up is the cost.
         return found if found and self._visible(node) else []
@@ -393,7 +337,7 @@ class DomMirror:
             return node
         current: MirrorNode | None = element
         while current is not None and current.tag not in ("body", "html"):
-            if _is_interactive(current):
+            if is_interactive(current):
                 return current
             current = current.parent
         return element
@@ -411,8 +355,8 @@ class DomMirror:
         if target.kind != ELEMENT:
             text = clip(redact_text(self.visible_text(target)))
             return f"text {quoted(text)}" if text else "document"
-        role = _role_word(target)
-        test_id = _test_id(target)
+        role = role_word(target)
+        test_id = developer_id(target)
         name = self._accessible_name(target)
         if test_id and test_id != name:
             role = f"{role}[{test_id}]"
@@ -458,9 +402,9 @@ class DomMirror:
         if isinstance(labelledby, str) and labelledby:
             candidates.append(self._text_of_ids(labelledby.split()))
         is_button_input = el.tag == "input" and str(attrs.get("type", "")).lower() in (
-            _BUTTON_INPUT_TYPES
+            BUTTON_INPUT_TYPES
         )
-        if el.tag in _FORM_FIELD_TAGS and not is_button_input:
+        if el.tag in FORM_FIELD_TAGS and not is_button_input:
             # Form fields have no text of their own; their <label> is what users read.
             candidates += [
                 lambda: self._associated_label(el),
@@ -478,7 +422,7 @@ class DomMirror:
                 attrs.get("title"),
                 attrs.get("alt"),
                 lambda: self._associated_label(el),
-                lambda: _href_path(attrs.get("href")),
+                lambda: href_path(attrs.get("href")),
                 attrs.get("name"),
                 attrs.get("id"),
             ]
@@ -487,7 +431,7 @@ class DomMirror:
             if isinstance(value, str):
                 text = collapse(value)
                 if text:
-                    return clip(redact_text(_without_echo(text)))
+                    return clip(redact_text(without_echo(text)))
         return ""
 
     def _text_of_ids(self, dom_ids: list[str]) -> str:
@@ -530,67 +474,3 @@ class DomMirror:
             if not checkable:
                 break
         return None
-
-
-_TEST_ID_ATTRS: Final = (
-    "data-testid", "data-test-id", "data-test", "data-cy", "data-qa", "data-attr",
-)  # fmt: skip
-_TEST_ID_CHARS: Final = 40
-
-
-def _test_id(el: MirrorNode) -> str | None:
-    """The id developers gave the element for tests or analytics (PostHog's data-attr)."""
-    for key in _TEST_ID_ATTRS:
-        value = el.attrs.get(key)
-        if isinstance(value, str):
-            text = collapse(value).replace("[", "(").replace("]", ")")
-            if text:
-                return clip(redact_text(text), _TEST_ID_CHARS)
-    return None
-
-
-def _href_path(href: Any) -> str | None:
-    """A link's target as a reader would name it: the path, without query or origin."""
-    if not isinstance(href, str) or not href or href.startswith(("javascript:", "#")):
-        return None
-    path = href.split("?", 1)[0].split("#", 1)[0]
-    if "://" in path:
-        path = path.split("://", 1)[1]
-    return path or None
-
-
-def _without_echo(text: str) -> str:
-    """`Sun Hat Sun Hat $38` -> `Sun Hat $38`: an image's alt text repeating its caption."""
-    words = text.split(" ")
-    for size in range(1, len(words) // 2 + 1):
-        if words[:size] == words[size : 2 * size]:
-            return " ".join(words[size:])
-    return text
-
-
-def _is_interactive(el: MirrorNode) -> bool:
-    if el.tag in _INTERACTIVE_TAGS:
-        return True
-    role = el.attrs.get("role")
-    if isinstance(role, str) and role.split(" ", 1)[0] in _INTERACTIVE_ROLES:
-        return True
-    return "onclick" in el.attrs
-
-
-def _role_word(el: MirrorNode) -> str:
-    role = el.attrs.get("role")
-    if isinstance(role, str) and role:
-        first = role.split(" ", 1)[0]
-        if first in _INTERACTIVE_ROLES:
-            return first
-    tag = el.tag
-    if tag == "a":
-        return "link"
-    if tag == "input":
-        input_type = str(el.attrs.get("type") or "text").lower()
-        if input_type in ("checkbox", "radio"):
-            return input_type
-        if input_type in _BUTTON_INPUT_TYPES:
-            return "button"
-        return "input" if input_type == "text" else f"input:{input_type}"
-    return tag or "element"

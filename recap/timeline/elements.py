@@ -1,0 +1,115 @@
+"""One node of the DOM mirror and what its tag and attributes alone say about it: whether
+it is hidden or interactive, the role a reader would name, the test id developers gave it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from recap.timeline.page_text import clip, collapse
+from recap.timeline.redact import redact_text
+
+# rrweb serialized node types
+DOCUMENT: Final = 0
+DOCUMENT_TYPE: Final = 1
+ELEMENT: Final = 2
+TEXT: Final = 3
+CDATA: Final = 4
+COMMENT: Final = 5
+
+INVISIBLE_TAGS: Final = frozenset(
+    {"script", "style", "noscript", "template", "head", "meta", "link", "title"}
+)
+BUTTON_INPUT_TYPES: Final = frozenset({"submit", "button", "reset", "image"})
+FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
+_INTERACTIVE_TAGS: Final = frozenset(
+    {"a", "button", "input", "select", "textarea", "label", "summary", "option"}
+)
+_INTERACTIVE_ROLES: Final = frozenset(
+    {
+        "button", "link", "checkbox", "radio", "tab", "menuitem", "menuitemcheckbox",
+        "menuitemradio", "option", "switch", "combobox", "textbox", "searchbox", "slider",
+        "treeitem", "spinbutton",
+    }
+)  # fmt: skip
+_TEST_ID_ATTRS: Final = (
+    "data-testid", "data-test-id", "data-test", "data-cy", "data-qa", "data-attr",
+)  # fmt: skip
+_TEST_ID_CHARS: Final = 40
+
+NO_ATTRS: Final[dict[str, Any]] = {}
+
+
+class MirrorNode:
+    """One node of the mirror. A plain slotted class: snapshots create thousands."""
+
+    __slots__ = ("attrs", "children", "id", "kind", "parent", "tag", "text")
+
+    def __init__(self, node_id: int, kind: int) -> None:
+        self.id = node_id
+        self.kind = kind
+        self.tag = ""
+        # Shared with the recording (never written: attribute mutations copy first).
+        self.attrs: dict[str, Any] = NO_ATTRS
+        self.text = ""
+        self.parent: MirrorNode | None = None
+        self.children: list[MirrorNode] = []
+
+
+def is_hidden(node: MirrorNode) -> bool:
+    attrs = node.attrs
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return isinstance(style, str) and (
+        "display: none" in style or "display:none" in style or "visibility: hidden" in style
+    )
+
+
+def is_interactive(el: MirrorNode) -> bool:
+    if el.tag in _INTERACTIVE_TAGS:
+        return True
+    role = el.attrs.get("role")
+    if isinstance(role, str) and role.split(" ", 1)[0] in _INTERACTIVE_ROLES:
+        return True
+    return "onclick" in el.attrs
+
+
+def role_word(el: MirrorNode) -> str:
+    role = el.attrs.get("role")
+    if isinstance(role, str) and role:
+        first = role.split(" ", 1)[0]
+        if first in _INTERACTIVE_ROLES:
+            return first
+    tag = el.tag
+    if tag == "a":
+        return "link"
+    if tag == "input":
+        input_type = str(el.attrs.get("type") or "text").lower()
+        if input_type in ("checkbox", "radio"):
+            return input_type
+        if input_type in BUTTON_INPUT_TYPES:
+            return "button"
+        return "input" if input_type == "text" else f"input:{input_type}"
+    return tag or "element"
+
+
+def developer_id(el: MirrorNode) -> str | None:
+    """The id developers gave the element for tests or analytics (PostHog's data-attr)."""
+    for key in _TEST_ID_ATTRS:
+        value = el.attrs.get(key)
+        if isinstance(value, str):
+            text = collapse(value).replace("[", "(").replace("]", ")")
+            if text:
+                return clip(redact_text(text), _TEST_ID_CHARS)
+    return None
+
+
+def href_path(href: Any) -> str | None:
+    """A link's target as a reader would name it: the path, without query or origin."""
+    if not isinstance(href, str) or not href or href.startswith(("javascript:", "#")):
+        return None
+    path = href.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:
+        path = path.split("://", 1)[1]
+    return path or None
