@@ -59,23 +59,8 @@ _ACTIVE_SOURCES: Final = frozenset(
 )
 
 
-class NodeType:
-    """rrweb-snapshot's NodeType.
-
-    Local because `recap.recording.rrweb` does not carry rrweb-snapshot's node types yet
-    (`recap.timeline.mirror` keeps its own copy too); move it there once it does.
-    """
-
-    DOCUMENT: Final = 0
-    DOCUMENT_TYPE: Final = 1
-    ELEMENT: Final = 2
-    TEXT: Final = 3
-
-
 FOCUSABLE_TAGS: Final = frozenset({"a", "button", "input", "select", "textarea"})
 FORM_FIELD_TAGS: Final = frozenset({"input", "select", "textarea"})
-POINTER_TYPE_MOUSE: Final = 0
-"""rrweb's PointerTypes.Mouse; local for the same reason as `NodeType`."""
 
 
 # --- the DOM --------------------------------------------------------------------------------
@@ -339,10 +324,10 @@ class DomBuilder:
     def _serialize(self, node_id: int, *, deep: bool = False) -> Json:
         node = self._nodes[node_id]
         if node.name == "#text":
-            return {"type": NodeType.TEXT, "textContent": node.text, "id": node_id}
+            return {"type": rr.NODE_TEXT, "textContent": node.text, "id": node_id}
         if node.name == "#doctype":
             return {
-                "type": NodeType.DOCUMENT_TYPE,
+                "type": rr.NODE_DOCUMENT_TYPE,
                 "name": "html",
                 "publicId": "",
                 "systemId": "",
@@ -351,13 +336,13 @@ class DomBuilder:
         children = [self._serialize(c, deep=True) for c in node.children] if deep else []
         if node.name == "#document":
             return {
-                "type": NodeType.DOCUMENT,
+                "type": rr.NODE_DOCUMENT,
                 "childNodes": children,
                 "compatMode": "CSS1Compat",
                 "id": node_id,
             }
         return {
-            "type": NodeType.ELEMENT,
+            "type": rr.NODE_ELEMENT,
             "tagName": node.name,
             "attributes": dict(node.attrs),
             "childNodes": children,
@@ -614,7 +599,7 @@ class SimulatedTab:
 
     def _press(self, node_id: int, point: tuple[int, int]) -> None:
         x, y = point
-        position = {"id": node_id, "x": x, "y": y, "pointerType": POINTER_TYPE_MOUSE}
+        position = {"id": node_id, "x": x, "y": y, "pointerType": rr.POINTER_MOUSE}
         self._interaction(rr.MOUSE_DOWN, position)
         if self.focused != node_id:
             if self.focused is not None and self.dom.contains(self.focused):

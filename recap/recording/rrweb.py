@@ -45,3 +45,16 @@ TOUCH_START: Final = 7
 TOUCH_MOVE_DEPARTED: Final = 8
 TOUCH_END: Final = 9
 TOUCH_CANCEL: Final = 10
+
+# rrweb-snapshot NodeType: the `type` of a serialized node
+NODE_DOCUMENT: Final = 0
+NODE_DOCUMENT_TYPE: Final = 1
+NODE_ELEMENT: Final = 2
+NODE_TEXT: Final = 3
+NODE_CDATA: Final = 4
+NODE_COMMENT: Final = 5
+
+# rrweb PointerTypes
+POINTER_MOUSE: Final = 0
+POINTER_PEN: Final = 1
+POINTER_TOUCH: Final = 2

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from recap.recording import rrweb as rr
 from recap.timeline.page_text import clip, collapse
 from recap.timeline.redact import redact_text
 
-# rrweb serialized node types
-DOCUMENT: Final = 0
-DOCUMENT_TYPE: Final = 1
-ELEMENT: Final = 2
-TEXT: Final = 3
-CDATA: Final = 4
-COMMENT: Final = 5
+# rrweb serialized node types, by the short names the mirror uses
+DOCUMENT: Final = rr.NODE_DOCUMENT
+DOCUMENT_TYPE: Final = rr.NODE_DOCUMENT_TYPE
+ELEMENT: Final = rr.NODE_ELEMENT
+TEXT: Final = rr.NODE_TEXT
+CDATA: Final = rr.NODE_CDATA
+COMMENT: Final = rr.NODE_COMMENT
 
 INVISIBLE_TAGS: Final = frozenset(
     {"script", "style", "noscript", "template", "head", "meta", "link", "title"}
