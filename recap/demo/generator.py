@@ -31,11 +31,11 @@ from recap.demo.groundtruth import (
     TruthTabSwitch,
 )
 from recap.recording import rrweb as rr
+from recap.recording.models import EXPORT_VERSION
 
 Json = dict[str, Any]
 EventSink = Callable[[Json], None]
 
-EXPORT_VERSION: Final = "2023-04-28"
 DEFAULT_START_MS: Final = 1_763_800_000_000
 VIEWPORT: Final = (1440, 900)
 SLOW_REQUEST_MS: Final = 3_000

@@ -16,10 +16,11 @@ from typing import IO, Any, Final, Literal
 
 import orjson
 
-from recap.demo.generator import DEFAULT_START_MS, EXPORT_VERSION, SimulatedBrowser, uuid7
+from recap.demo.generator import DEFAULT_START_MS, SimulatedBrowser, uuid7
 from recap.demo.groundtruth import GroundTruth, TruthLog
 from recap.demo.journeys import play_ground_truth_journey
 from recap.recording.decode import COMPRESSION_VERSION, compress_event
+from recap.recording.models import EXPORT_VERSION
 
 Json = dict[str, Any]
 RecordingFormat = Literal["blob_v2", "v1", "rrweb", "export"]

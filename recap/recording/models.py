@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+# PostHog's recording export format ("Export" in the replay UI, `recap fetch`): the one
+# version the files source reads and the demo generator and `recap fetch` write.
+EXPORT_VERSION: Final = "2023-04-28"
 
 
 @dataclass(slots=True)

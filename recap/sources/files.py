@@ -23,6 +23,7 @@ from recap.recording.decode import (
     parse_event,
 )
 from recap.recording.models import (
+    EXPORT_VERSION,
     InvalidRecording,
     RawEvent,
     ReadStats,
@@ -31,7 +32,6 @@ from recap.recording.models import (
 )
 
 SUFFIXES: Final = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
-EXPORT_VERSION: Final = "2023-04-28"
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _PEEK_BYTES: Final = 64 * 1024
 _CHUNK_BYTES: Final = 1024 * 1024

@@ -17,8 +17,7 @@ import httpx
 import orjson
 
 from recap.recording.decode import DecodedTooLarge, SizeMeter
-from recap.recording.models import InvalidRecording, RawEvent, ReadStats, Recording
-from recap.sources.files import EXPORT_VERSION
+from recap.recording.models import EXPORT_VERSION, InvalidRecording, RawEvent, ReadStats, Recording
 from recap.sources.posthog.config import READ_SCOPE, PostHogConfig
 from recap.sources.posthog.errors import PostHogStreamCut, RecordingNotReady
 from recap.sources.posthog.models import (
