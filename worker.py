@@ -13,20 +13,25 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.batch import BATCH_ACTIVITIES
-from activities.clusters import CLUSTER_MODEL_ACTIVITIES, CLUSTER_PIPELINE_ACTIVITIES
-from activities.schedule import SCHEDULE_ACTIVITIES
-from activities.summary import MODEL_ACTIVITIES, PIPELINE_ACTIVITIES
+from activities.batch import BatchActivities
+from activities.clusters import ClusterActivities
+from activities.schedule import ScheduleActivities
+from activities.summary import SummaryActivities
 from recap.core import metrics
 from recap.core.config import Settings, get_settings
 from recap.core.logging import configure_logging, get_logger
 from recap.core.tracing import flush_tracing
 from recap.jobs.client import connect
+from recap.services.bootstrap import chat_model, source_opener, summary_store
+from recap.store.clusters import ClusterStore
+from recap.store.watermarks import WatermarkStore
 from workflows.catalog import ALL_WORKFLOWS
 
 log = get_logger(__name__)
@@ -37,20 +42,62 @@ ACTIVITY_THREADS = 8
 MAIN_MAX_CONCURRENT_ACTIVITIES = 200
 
 
+@dataclass(frozen=True)
+class WorkerActivities:
+    """Every activity, built once with its dependencies, and which queue runs each."""
+
+    summary: SummaryActivities
+    batch: BatchActivities
+    schedule: ScheduleActivities
+    clusters: ClusterActivities
+
+    def main_queue(self) -> list[Callable[..., Any]]:
+        """Fetch, compile, store, batch and schedule bookkeeping: the workflows' own queue."""
+        return [
+            self.summary.compile_timeline,
+            self.summary.store_summary,
+            self.batch.find_existing_summaries,
+            self.batch.await_summary_workflow,
+            self.schedule.list_scheduled_recordings,
+            self.schedule.record_schedule_handoff,
+            self.clusters.list_team_sessions,
+            self.clusters.extract_session_errors,
+            self.clusters.cluster_team_errors,
+            self.clusters.save_cluster_names,
+        ]
+
+    def model_queue(self) -> list[Callable[..., Any]]:
+        """The model calls, on their own rate-limited queue (async: they need no thread)."""
+        return [self.summary.summarize_session, self.clusters.name_error_cluster]
+
+
+def build_activities(settings: Settings) -> WorkerActivities:
+    """The activities with the process's store, source opener and model client factory."""
+    store = summary_store(settings)
+    open_source = source_opener(settings)
+    new_model = partial(chat_model, settings)
+    return WorkerActivities(
+        summary=SummaryActivities(settings, store, open_source, new_model),
+        batch=BatchActivities(settings, store),
+        schedule=ScheduleActivities(settings, WatermarkStore(store)),
+        clusters=ClusterActivities(settings, store, ClusterStore(store), open_source, new_model),
+    )
+
+
 def build_workers(
     client: Client,
     settings: Settings,
     executor: ThreadPoolExecutor,
     *,
-    pipeline_activities: Sequence[Callable[..., Any]] = (
-        *PIPELINE_ACTIVITIES,
-        *BATCH_ACTIVITIES,
-        *SCHEDULE_ACTIVITIES,
-        *CLUSTER_PIPELINE_ACTIVITIES,
-    ),
-    model_activities: Sequence[Callable[..., Any]] = (*MODEL_ACTIVITIES, *CLUSTER_MODEL_ACTIVITIES),
+    pipeline_activities: Sequence[Callable[..., Any]] | None = None,
+    model_activities: Sequence[Callable[..., Any]] | None = None,
 ) -> list[Worker]:
     """The main worker and the model worker (benchmarks pass same-named stand-ins)."""
+    built = build_activities(settings)
+    if pipeline_activities is None:
+        pipeline_activities = built.main_queue()
+    if model_activities is None:
+        model_activities = built.model_queue()
     with warnings.catch_warnings():
         # More activity slots than threads is intended here (see above).
         warnings.filterwarnings("ignore", "Worker max_concurrent_activities", UserWarning)

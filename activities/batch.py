@@ -1,15 +1,11 @@
 """Activities of a batch of session summaries: what the store already holds, and joining a
 summary workflow that someone else started.
 
-The worker's settings (prompt version, the model's task queue) are read here, because a
-workflow cannot read the environment.
+The worker's settings (the model's task queue) and the prompt version are read here,
+because a workflow cannot read the environment or files.
 """
 
 from __future__ import annotations
-
-import asyncio
-from contextlib import suppress
-from typing import Literal
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -17,16 +13,15 @@ from temporalio.client import WorkflowFailureError
 
 from activities.errors import typed_errors
 from activities.failures import failure_type
-from activities.models import SummarizeSessionResult
+from activities.heartbeat import heartbeating
+from activities.models import SessionOutcome, SummarizeSessionResult
 from recap.core import metrics
-from recap.core.config import get_settings
+from recap.core.config import Settings
 from recap.core.logging import get_logger
-from recap.llm.prompts import load_prompt
-from recap.store.repository import store_for
+from recap.services.summary import current_prompt_version, summarized_sessions
+from recap.store.repository import SummaryStore
 
 log = get_logger(__name__)
-
-HEARTBEAT_SECONDS = 5.0
 
 
 class FindExistingSummariesInput(BaseModel):
@@ -47,67 +42,54 @@ class AwaitSummaryInput(BaseModel):
     session_id: str
 
 
-class SessionOutcome(BaseModel):
-    session_id: str
-    # "stale": the joined workflow had finished earlier, with an older prompt version.
-    status: Literal["summarized", "skipped", "failed", "stale"]
-    error_type: str | None = None
-    error: str | None = None
+class BatchActivities:
+    """Both run on the main queue; joining waits without a thread."""
 
+    def __init__(self, settings: Settings, store: SummaryStore) -> None:
+        self._settings = settings
+        self._store = store
 
-@activity.defn(name="find_existing_summaries")
-def find_existing_summaries(request: FindExistingSummariesInput) -> ExistingSummaries:
-    settings = get_settings()
-    prompt_version = load_prompt().version
-    with typed_errors():
-        found = store_for(settings.resolved_database_url).sessions_with_summary(
-            team_id=request.team_id,
-            session_ids=request.session_ids,
-            focus_area=request.focus_area,
+    @activity.defn(name="find_existing_summaries")
+    def find_existing_summaries(self, request: FindExistingSummariesInput) -> ExistingSummaries:
+        prompt_version = current_prompt_version()
+        with typed_errors():
+            existing = summarized_sessions(
+                self._store,
+                team_id=request.team_id,
+                session_ids=request.session_ids,
+                focus_area=request.focus_area,
+                prompt_version=prompt_version,
+            )
+        metrics.summaries_reused(len(existing))
+        return ExistingSummaries(
+            session_ids=existing,
             prompt_version=prompt_version,
+            llm_task_queue=self._settings.llm_task_queue,
         )
-    existing = [session_id for session_id in request.session_ids if session_id in found]
-    metrics.summaries_reused(len(existing))
-    return ExistingSummaries(
-        session_ids=existing,
-        prompt_version=prompt_version,
-        llm_task_queue=settings.llm_task_queue,
-    )
 
-
-async def _heartbeat_forever() -> None:
-    while True:
-        activity.heartbeat()
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-
-
-@activity.defn(name="await_summary_workflow")
-async def await_summary_workflow(request: AwaitSummaryInput) -> SessionOutcome:
-    """Waits for a summary workflow this batch did not start (another batch, or the CLI
-    started it first), so a shared session costs one model call."""
-    handle = activity.client().get_workflow_handle(
-        request.workflow_id, result_type=SummarizeSessionResult
-    )
-    heartbeat = asyncio.create_task(_heartbeat_forever())
-    try:
-        result = await handle.result()
-    except WorkflowFailureError as error:
-        error_type, message = failure_type(error, "workflow_failed")
-        metrics.summary_joined("failed")
-        return SessionOutcome(
-            session_id=request.session_id, status="failed", error_type=error_type, error=message
+    @activity.defn(name="await_summary_workflow")
+    async def await_summary_workflow(self, request: AwaitSummaryInput) -> SessionOutcome:
+        """Waits for a summary workflow this batch did not start (another batch, or the CLI
+        started it first), so a shared session costs one model call."""
+        handle = activity.client().get_workflow_handle(
+            request.workflow_id, result_type=SummarizeSessionResult
         )
-    finally:
-        heartbeat.cancel()
-        with suppress(asyncio.CancelledError):
-            await heartbeat
-    log.info("joined summary workflow", workflow_id=request.workflow_id)
-    summary = result.stored.summary
-    if summary is None or summary.run.prompt_version != load_prompt().version:
-        metrics.summary_joined("stale")
-        return SessionOutcome(session_id=request.session_id, status="stale")
-    metrics.summary_joined("summarized")
-    return SessionOutcome(session_id=request.session_id, status="summarized")
-
-
-BATCH_ACTIVITIES = (find_existing_summaries, await_summary_workflow)
+        joined = SessionOutcome(
+            session_id=request.session_id, status="summarized", workflow_id=request.workflow_id
+        )
+        try:
+            async with heartbeating():
+                result = await handle.result()
+        except WorkflowFailureError as error:
+            error_type, message = failure_type(error, "workflow_failed")
+            metrics.summary_joined("failed")
+            return joined.model_copy(
+                update={"status": "failed", "error_type": error_type, "error": message}
+            )
+        log.info("joined summary workflow", workflow_id=request.workflow_id)
+        summary = result.stored.summary
+        if summary is None or summary.run.prompt_version != current_prompt_version():
+            metrics.summary_joined("stale")
+            return joined.model_copy(update={"status": "stale"})
+        metrics.summary_joined("summarized")
+        return joined

@@ -17,6 +17,7 @@ from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.recording.models import RecordingError
 from recap.services.bootstrap import SourceUnavailable
+from recap.services.clusters import ClusterMissing
 from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
 
@@ -70,7 +71,10 @@ def _typed(error: Exception) -> ApplicationError:
         return ApplicationError(
             str(error), type=error.code, non_retryable=not error.retryable, next_retry_delay=delay
         )
-    if isinstance(error, RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid):
+    if isinstance(
+        error,
+        RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid | ClusterMissing,
+    ):
         return ApplicationError(str(error), type=error.code, non_retryable=True)
     return ApplicationError(f"{type(error).__name__}: {error}", type="internal_error")
 

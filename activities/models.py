@@ -1,41 +1,30 @@
-"""Inputs and outputs of recap's activities and workflows: small pydantic models only.
+"""The payloads of a session summary's activities, and the two results that carry a stored
+summary: a single summary workflow's result and a session's outcome in a batch or in
+`recap summarize`. Small pydantic models only; `workflows.contracts` re-exports the last two
+with every other workflow input and result.
 
 Raw recordings never appear here; the compiled timeline travels through the store.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel
 
 from recap.llm.schema import SessionSummary
-from recap.services.summary import CompiledTimeline
+from recap.services.compiled import CompiledTimeline
 from recap.store.repository import StoredSummary
 
 __all__ = [
     "CompileTimelineInput",
     "CompiledTimeline",
+    "SessionOutcome",
     "StoreSummaryInput",
-    "SummarizeSessionInput",
+    "StoredSummary",
     "SummarizeSessionResult",
     "SummarizeTimelineInput",
 ]
-
-
-class SummarizeSessionInput(BaseModel):
-    team_id: str
-    session_id: str
-    focus_area: str | None = None
-    # "files:DIR" or "posthog": where the worker reads the recording; never a credential.
-    source: str | None = None
-    max_timeline_tokens: int | None = Field(default=None, ge=500)
-    # The task queue of the model call (rate-limited by its own worker); None means this
-    # workflow's own queue, as in tests that run every activity on one worker.
-    llm_task_queue: str | None = None
-
-
-class SummarizeSessionResult(BaseModel):
-    workflow_id: str
-    stored: StoredSummary
 
 
 class CompileTimelineInput(BaseModel):
@@ -55,3 +44,24 @@ class SummarizeTimelineInput(BaseModel):
 class StoreSummaryInput(BaseModel):
     team_id: str
     summary: SessionSummary
+
+
+class SummarizeSessionResult(BaseModel):
+    """What `SummarizeSessionWorkflow` returns: its id and the summary `store_summary` stored."""
+
+    workflow_id: str
+    stored: StoredSummary
+
+
+class SessionOutcome(BaseModel):
+    """How one session ended, in a batch (from joining its summary workflow) or for the
+    starter that waited on it (`recap summarize`, `recap demo`)."""
+
+    session_id: str
+    # "stale": the joined workflow had finished earlier, with an older prompt version.
+    status: Literal["summarized", "skipped", "failed", "stale"]
+    error_type: str | None = None
+    error: str | None = None
+    # The session's summary workflow, and its result when the starter waited for it.
+    workflow_id: str = ""
+    result: SummarizeSessionResult | None = None

@@ -4,18 +4,24 @@ the schedule's watermark, and record the batch they were handed to.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
-from recap.core.config import get_settings
+from recap.core.config import Settings
 from recap.core.logging import get_logger
-from recap.services.scheduled_run import RecordingWindow, ScheduledSummariesInput
-from recap.services.selection import list_ended_recordings
-from recap.store.watermarks import Watermark, watermarks_for
+from recap.services.scheduled_run import ScheduledRecordings, ScheduledSummariesInput
+from recap.services.selection import recordings_for_run
+from recap.store.watermarks import Watermark, WatermarkStore
+
+__all__ = [
+    "ListScheduledRecordingsInput",
+    "RecordScheduleHandoffInput",
+    "ScheduleActivities",
+    "ScheduledRecordings",
+]
 
 log = get_logger(__name__)
 
@@ -26,13 +32,6 @@ class ListScheduledRecordingsInput(BaseModel):
     now: datetime
 
 
-class ScheduledRecordings(BaseModel):
-    window: RecordingWindow
-    session_ids: list[str]
-    skipped_already_handed: int = 0
-    truncated: bool = False
-
-
 class RecordScheduleHandoffInput(BaseModel):
     schedule_id: str
     team_id: str
@@ -41,68 +40,42 @@ class RecordScheduleHandoffInput(BaseModel):
     batch_workflow_id: str | None
 
 
-@activity.defn(name="list_scheduled_recordings")
-async def list_scheduled_recordings(request: ListScheduledRecordingsInput) -> ScheduledRecordings:
-    """The recordings that ended in [watermark, now - settle delay], minus those this
-    schedule already handed to a batch, oldest first, at most `max_sessions_per_run`."""
-    settings = get_settings()
-    spec = request.request
-    watermarks = watermarks_for(settings.resolved_database_url)
-    with typed_errors():
-        stored = watermarks.get(spec.schedule_id)
-        end = request.now - timedelta(seconds=spec.settle_delay_seconds)
-        start = (
-            stored.watermark
-            if stored is not None
-            else end - timedelta(seconds=spec.initial_lookback_seconds)
+class ScheduleActivities:
+    """Both run on the main queue, over the schedule's watermark store."""
+
+    def __init__(self, settings: Settings, watermarks: WatermarkStore) -> None:
+        self._settings = settings
+        self._watermarks = watermarks
+
+    @activity.defn(name="list_scheduled_recordings")
+    async def list_scheduled_recordings(
+        self, request: ListScheduledRecordingsInput
+    ) -> ScheduledRecordings:
+        """The recordings that ended in [watermark, now - settle delay], minus those this
+        schedule already handed to a batch, oldest first, at most `max_sessions_per_run`."""
+        spec = request.request
+        with typed_errors():
+            listed = await recordings_for_run(spec, request.now, self._watermarks, self._settings)
+        log.info(
+            "scheduled recordings listed",
+            team_id=spec.team_id,
+            schedule_id=spec.schedule_id,
+            window_start=listed.window.start.isoformat(),
+            window_end=listed.window.end.isoformat(),
+            sessions=len(listed.session_ids),
+            skipped_already_handed=listed.skipped_already_handed,
+            truncated=listed.truncated,
         )
-        window = RecordingWindow(start=start, end=max(start, end))
-        try:
-            ended = await list_ended_recordings(
-                spec.source or settings.source, window, spec.filters, settings
+        return listed
+
+    @activity.defn(name="record_schedule_handoff")
+    def record_schedule_handoff(self, request: RecordScheduleHandoffInput) -> Watermark:
+        """Remember which sessions went to which batch and advance the watermark, atomically."""
+        with typed_errors():
+            return self._watermarks.record_handoff(
+                schedule_id=request.schedule_id,
+                team_id=request.team_id,
+                window_end=request.window_end,
+                session_ids=request.session_ids,
+                batch_workflow_id=request.batch_workflow_id,
             )
-        except (ValueError, FileNotFoundError) as error:
-            raise ApplicationError(
-                str(error), type="source_unavailable", non_retryable=True
-            ) from error
-        handed = watermarks.already_handed(spec.schedule_id, (r.session_id for r in ended))
-        fresh = [r for r in ended if r.session_id not in handed]
-        truncated = len(fresh) > spec.max_sessions_per_run
-        if truncated:
-            fresh = fresh[: spec.max_sessions_per_run]
-            # The rest ended later: the watermark stops at the last one handed, inclusive,
-            # and the handoff table keeps that one from being handed again.
-            window = RecordingWindow(start=window.start, end=fresh[-1].end_time)
-    log.info(
-        "scheduled recordings listed",
-        team_id=spec.team_id,
-        schedule_id=spec.schedule_id,
-        window_start=window.start.isoformat(),
-        window_end=window.end.isoformat(),
-        sessions=len(fresh),
-        skipped_already_handed=len(handed),
-        truncated=truncated,
-    )
-    return ScheduledRecordings(
-        window=window,
-        session_ids=[r.session_id for r in fresh],
-        skipped_already_handed=len(handed),
-        truncated=truncated,
-    )
-
-
-@activity.defn(name="record_schedule_handoff")
-def record_schedule_handoff(request: RecordScheduleHandoffInput) -> Watermark:
-    """Remember which sessions went to which batch and advance the watermark, atomically."""
-    settings = get_settings()
-    with typed_errors():
-        return watermarks_for(settings.resolved_database_url).record_handoff(
-            schedule_id=request.schedule_id,
-            team_id=request.team_id,
-            window_end=request.window_end,
-            session_ids=request.session_ids,
-            batch_workflow_id=request.batch_workflow_id,
-        )
-
-
-SCHEDULE_ACTIVITIES = (list_scheduled_recordings, record_schedule_handoff)

@@ -37,7 +37,6 @@ from temporalio.common import SearchAttributeKey  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from activities.batch import BATCH_ACTIVITIES  # noqa: E402
 from activities.models import (  # noqa: E402
     CompiledTimeline,
     CompileTimelineInput,
@@ -46,7 +45,7 @@ from activities.models import (  # noqa: E402
 )
 from recap.core.config import get_settings  # noqa: E402
 from recap.core.logging import configure_logging  # noqa: E402
-from recap.core.naming import SEARCH_ATTRIBUTES  # noqa: E402
+from recap.core.naming import SEARCH_ATTRIBUTES, batch_workflow_id  # noqa: E402
 from recap.demo.generator import write_sample_sessions  # noqa: E402
 from recap.llm.gate import gate  # noqa: E402
 from recap.llm.prompts import load_prompt  # noqa: E402
@@ -54,11 +53,9 @@ from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary, SummaryO
 from recap.sources.files import load_recording_file  # noqa: E402
 from recap.store.repository import StoredSummary  # noqa: E402
 from recap.timeline import compile_timeline as compile_recording  # noqa: E402
-from worker import build_workers  # noqa: E402
-from workflows.summarize_sessions import (  # noqa: E402
-    SummarizeSessionsIndividuallyWorkflow,
-    SummarizeSessionsInput,
-)
+from worker import build_activities, build_workers  # noqa: E402
+from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow  # noqa: E402
+from workflows.contracts import SummarizeSessionsInput  # noqa: E402
 
 
 def summary_template() -> SessionSummary:
@@ -113,7 +110,9 @@ def stand_ins(sleep_seconds: float) -> tuple[list[Any], list[Any]]:
             updated_at=datetime.now(UTC),
         )
 
-    return [compile_timeline, store_summary, *BATCH_ACTIVITIES], [summarize_session]
+    batch = build_activities(get_settings()).batch  # the batch's own activities are real
+    main = [compile_timeline, store_summary, batch.find_existing_summaries]
+    return [*main, batch.await_summary_workflow], [summarize_session]
 
 
 async def run_batch(
@@ -147,7 +146,7 @@ async def run_batch(
                     max_concurrency=concurrency,
                     llm_task_queue=settings.llm_task_queue,
                 ),
-                id=f"session-batch:{team}:bench",
+                id=batch_workflow_id(team, "bench"),
                 task_queue=settings.task_queue,
             )
             result = await handle.result()

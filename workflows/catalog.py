@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.cluster_errors import ClusterErrorsWorkflow
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
-from workflows.summarize_session import SummarizeSessionWorkflow
-from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+from workflows.session_summary import SummarizeSessionWorkflow
 
 ALL_WORKFLOWS = (
     SummarizeSessionWorkflow,

@@ -1,23 +1,36 @@
-"""The inputs, results and progress of recap's workflows: plain pydantic models that the
-workflows fill and the starter (`recap.jobs`), the CLI and the HTTP API read. No Temporal here.
+"""The inputs, results and progress of recap's workflows, in one place: plain pydantic models
+that the workflows fill and the starter (`recap.jobs`), the CLI and the HTTP API read. No
+Temporal here.
 
-A scheduled run's request is defined with the services that act on it, and named here too."""
+A scheduled run's request is defined with the services that act on it; a single summary's
+result and a session's outcome carry a stored summary and are defined beside the
+activities' models. All are importable from here. Workflows import this module under
+`imports_passed_through`. Field names and defaults are part of recorded histories and
+running workflows' payloads: add fields with defaults, never rename one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from activities.models import SessionOutcome, SummarizeSessionResult
 from recap.services.scheduled_run import ScheduledSummariesInput
 
 __all__ = [
+    "BatchCounts",
     "BatchProgress",
+    "ClusterErrorsInput",
     "ClusterProgress",
+    "ExtractionCounts",
     "ScheduledSummariesInput",
     "ScheduledSummariesResult",
     "SessionFailure",
-    "SummarizeBatchRequest",
+    "SessionOutcome",
+    "SummarizeSessionInput",
+    "SummarizeSessionResult",
+    "SummarizeSessionsInput",
 ]
 
 
@@ -25,6 +38,50 @@ class SessionFailure(BaseModel):
     session_id: str
     error_type: str
     error: str
+
+
+# -- one session: SummarizeSessionWorkflow ----------------------------------------------
+
+
+class SummarizeSessionInput(BaseModel):
+    team_id: str
+    session_id: str
+    focus_area: str | None = None
+    # "files:DIR" or "posthog": where the worker reads the recording; never a credential.
+    source: str | None = None
+    max_timeline_tokens: int | None = Field(default=None, ge=500)
+    # The task queue of the model call (rate-limited by its own worker); None means this
+    # workflow's own queue, as in tests that run every activity on one worker.
+    llm_task_queue: str | None = None
+
+
+# -- a batch: SummarizeSessionsIndividuallyWorkflow -------------------------------------
+
+
+class BatchCounts(BaseModel):
+    summarized: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class SummarizeSessionsInput(BaseModel):
+    team_id: str
+    session_ids: list[str]
+    focus_area: str | None = None
+    force: bool = False
+    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    # "files:DIR" or "posthog"; None means the worker's RECAP_SOURCE.
+    source: str | None = None
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None
+    # Continue as new once this run's history is this long (lower it in tests).
+    max_history_events: int = Field(default=8000, ge=10)
+
+    # Carried over by continue-as-new: the next session to start, what is done so far.
+    cursor: int = Field(default=0, ge=0)
+    counts: BatchCounts = Field(default_factory=BatchCounts)
+    failures: list[SessionFailure] = Field(default_factory=list)
+    history_lengths: list[int] = Field(default_factory=list)
 
 
 class BatchProgress(BaseModel):
@@ -38,6 +95,43 @@ class BatchProgress(BaseModel):
     failures: list[SessionFailure]
     # The history length of each earlier run when it continued as new.
     history_lengths: list[int]
+
+
+# -- error clustering: ClusterErrorsWorkflow --------------------------------------------
+
+
+class ExtractionCounts(BaseModel):
+    extracted: int = 0
+    failed: int = 0
+    occurrences: int = 0
+    # Sessions whose recording was compiled here (the rest reused a stored timeline).
+    compiled: int = 0
+
+
+class ClusterErrorsInput(BaseModel):
+    team_id: str
+    # None: the team's sessions with a stored timeline or summary in [date_from, date_to).
+    session_ids: list[str] | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    # Picks the summary that says whether a session failed, and steers the names.
+    focus_area: str | None = None
+    # "files:DIR" or "posthog" for sessions without a stored timeline; None: RECAP_SOURCE.
+    source: str | None = None
+    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    # At most this many model calls per run, for the most affected clusters first.
+    max_named_clusters: int = Field(default=20, ge=0, le=1000)
+    name_concurrency: int = Field(default=4, ge=1, le=100)
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None
+    # Continue as new once this run's history is this long (lower it in tests).
+    max_history_events: int = Field(default=8000, ge=10)
+
+    # Carried over by continue-as-new: the next session to extract, what is done so far.
+    cursor: int = Field(default=0, ge=0)
+    counts: ExtractionCounts = Field(default_factory=ExtractionCounts)
+    failures: list[SessionFailure] = Field(default_factory=list)
+    history_lengths: list[int] = Field(default_factory=list)
 
 
 class ClusterProgress(BaseModel):
@@ -59,6 +153,9 @@ class ClusterProgress(BaseModel):
     history_lengths: list[int]
 
 
+# -- a schedule's run: ScheduledSummariesWorkflow ---------------------------------------
+
+
 class ScheduledSummariesResult(BaseModel):
     window_start: datetime
     window_end: datetime
@@ -66,15 +163,3 @@ class ScheduledSummariesResult(BaseModel):
     batch_workflow_id: str | None
     skipped_already_handed: int = 0
     truncated: bool = False
-
-
-class SummarizeBatchRequest(BaseModel):
-    """The input of `SummarizeSessionsIndividuallyWorkflow` (its `SummarizeSessionsInput`),
-    as a scheduled run fills it; started by name, so the two workflows stay independent."""
-
-    team_id: str
-    session_ids: list[str]
-    focus_area: str | None = None
-    force: bool = False
-    max_concurrency: int = 4
-    source: str | None = None

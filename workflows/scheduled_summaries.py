@@ -1,5 +1,10 @@
 """ScheduledSummariesWorkflow: one run of a summary schedule hands the recordings that
-ended since the schedule's watermark to a batch, then advances the watermark."""
+ended since the schedule's watermark to a batch, then advances the watermark.
+
+1. list the recordings that ended since the watermark;
+2. start their batch (`SummarizeSessionsIndividuallyWorkflow`, by name), stable per window;
+3. record the handoff and advance the watermark.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,22 @@ from contextlib import suppress
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.retry_policies import HANDOFF_RETRY, LISTING_RETRY
+
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE_TYPES
     from activities.schedule import (
         ListScheduledRecordingsInput,
         RecordScheduleHandoffInput,
-        list_scheduled_recordings,
-        record_schedule_handoff,
+        ScheduleActivities,
     )
     from recap.core.naming import BATCH_WORKFLOW, scheduled_batch_workflow_id
     from workflows.contracts import (
         ScheduledSummariesInput,
         ScheduledSummariesResult,
-        SummarizeBatchRequest,
+        SummarizeSessionsInput,
     )
 
 
@@ -32,16 +36,11 @@ class ScheduledSummariesWorkflow:
     @workflow.run
     async def run(self, request: ScheduledSummariesInput) -> ScheduledSummariesResult:
         workflow.set_current_details("**Listing** recordings that ended since the watermark")
-        listed = await workflow.execute_activity(
-            list_scheduled_recordings,
+        listed = await workflow.execute_activity_method(
+            ScheduleActivities.list_scheduled_recordings,
             ListScheduledRecordingsInput(request=request, now=workflow.now()),
             start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=5),
-                maximum_interval=timedelta(minutes=1),
-                maximum_attempts=5,
-                non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-            ),
+            retry_policy=LISTING_RETRY,
             summary="list recordings since the watermark",
         )
 
@@ -56,10 +55,11 @@ class ScheduledSummariesWorkflow:
             # A window's batch that already exists has these sessions: attach, start nothing.
             with suppress(WorkflowAlreadyStartedError):
                 # The batch outlives this run (ABANDON): runs stay short, so the schedule's
-                # SKIP policy only skips a slot while a listing is in progress.
+                # SKIP policy only skips a slot while a listing is in progress. Started by
+                # name, so this module does not import the batch workflow.
                 await workflow.start_child_workflow(
                     BATCH_WORKFLOW,
-                    SummarizeBatchRequest(
+                    SummarizeSessionsInput(
                         team_id=request.team_id,
                         session_ids=listed.session_ids,
                         focus_area=request.focus_area,
@@ -72,8 +72,8 @@ class ScheduledSummariesWorkflow:
                 )
 
         workflow.set_current_details("**Advancing** the watermark")
-        await workflow.execute_activity(
-            record_schedule_handoff,
+        await workflow.execute_activity_method(
+            ScheduleActivities.record_schedule_handoff,
             RecordScheduleHandoffInput(
                 schedule_id=request.schedule_id,
                 team_id=request.team_id,
@@ -83,9 +83,7 @@ class ScheduledSummariesWorkflow:
             ),
             start_to_close_timeout=timedelta(minutes=1),
             # The batch has started: keep trying, or its sessions would be handed again.
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-            ),
+            retry_policy=HANDOFF_RETRY,
             summary="record the batch and advance the watermark",
         )
         workflow.set_current_details(

@@ -1,31 +1,27 @@
-"""SummarizeSessionWorkflow: one recording in, one stored, grounded summary out."""
+"""SummarizeSessionWorkflow: one recording in, one stored, grounded summary out.
+
+1. fetch and compile the timeline;
+2. summarize it with the model (on the model's own queue);
+3. store the summary.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+
+from workflows.retry_policies import MODEL_RETRY, SOURCE_RETRY, STORE_RETRY
+from workflows.search_attributes import SESSION, STATUS, TEAM
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE_TYPES
     from activities.models import (
         CompileTimelineInput,
         StoreSummaryInput,
-        SummarizeSessionInput,
-        SummarizeSessionResult,
         SummarizeTimelineInput,
     )
-    from activities.summary import compile_timeline, store_summary, summarize_session
-    from recap.core.naming import (
-        SEARCH_ATTRIBUTE_SESSION,
-        SEARCH_ATTRIBUTE_STATUS,
-        SEARCH_ATTRIBUTE_TEAM,
-    )
-
-TEAM = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM)
-SESSION = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_SESSION)
-STATUS = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
+    from activities.summary import SummaryActivities
+    from workflows.contracts import SummarizeSessionInput, SummarizeSessionResult
 
 
 @workflow.defn(name="SummarizeSessionWorkflow")
@@ -49,8 +45,8 @@ class SummarizeSessionWorkflow:
         )
         self._set_status("compiling", f"**Compiling** the timeline of `{request.session_id}`")
         try:
-            compiled = await workflow.execute_activity(
-                compile_timeline,
+            compiled = await workflow.execute_activity_method(
+                SummaryActivities.compile_timeline,
                 CompileTimelineInput(
                     team_id=request.team_id,
                     session_id=request.session_id,
@@ -59,12 +55,7 @@ class SummarizeSessionWorkflow:
                 ),
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=2),
-                    maximum_interval=timedelta(minutes=1),
-                    maximum_attempts=5,
-                    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-                ),
+                retry_policy=SOURCE_RETRY,
                 summary="fetch and compile timeline",
             )
 
@@ -72,8 +63,8 @@ class SummarizeSessionWorkflow:
                 "summarizing",
                 f"**Summarizing** {compiled.events} events ({compiled.tokens} tokens)",
             )
-            summary = await workflow.execute_activity(
-                summarize_session,
+            summary = await workflow.execute_activity_method(
+                SummaryActivities.summarize_session,
                 SummarizeTimelineInput(
                     team_id=request.team_id,
                     session_id=request.session_id,
@@ -83,26 +74,16 @@ class SummarizeSessionWorkflow:
                 task_queue=request.llm_task_queue,
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(seconds=60),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=5),
-                    backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=2),
-                    maximum_attempts=4,
-                    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-                ),
+                retry_policy=MODEL_RETRY,
                 summary="summarize with the model",
             )
 
             self._set_status("storing", f"**Storing** summary: {summary.title}")
-            stored = await workflow.execute_activity(
-                store_summary,
+            stored = await workflow.execute_activity_method(
+                SummaryActivities.store_summary,
                 StoreSummaryInput(team_id=request.team_id, summary=summary),
                 start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    maximum_interval=timedelta(seconds=30),
-                    maximum_attempts=10,
-                ),
+                retry_policy=STORE_RETRY,
                 summary="store summary",
             )
         except Exception:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -13,11 +12,19 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from activities.failures import failure_type
 from recap.core.config import Settings
 from recap.core.naming import batch_workflow_id, cluster_workflow_id, summary_workflow_id
 from recap.core.tracing import configure_tracing
-from workflows.contracts import BatchProgress, ClusterProgress
-from workflows.failures import failure_type
+from workflows.contracts import (
+    BatchProgress,
+    ClusterErrorsInput,
+    ClusterProgress,
+    SummarizeSessionInput,
+    SummarizeSessionResult,
+    SummarizeSessionsInput,
+)
+from workflows.contracts import SessionOutcome as SessionOutcome
 
 TemporalClient = Client
 
@@ -72,15 +79,6 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     return _runtimes[address]
 
 
-@dataclass(frozen=True)
-class SessionOutcome:
-    session_id: str
-    workflow_id: str
-    result: object | None  # SummarizeSessionResult on success
-    error_type: str | None = None
-    error: str | None = None
-
-
 async def summarize_sessions(
     client: Client,
     settings: Settings,
@@ -94,25 +92,31 @@ async def summarize_sessions(
     """Summarizes each session through its workflow and waits. Without `force`, a session
     whose summary for this focus area was written by the current prompt version is not
     summarized again: its stored summary is the outcome."""
-    # Imported here so that importing recap.jobs.client stays cheap for the other commands.
-    from activities.models import SummarizeSessionInput, SummarizeSessionResult
-    from recap.llm.prompts import load_prompt
-    from recap.store.repository import store_for
-    from workflows.summarize_session import SummarizeSessionWorkflow
+    # The workflow modules and the summary services load the model client and the timeline
+    # compiler: imported where needed, so the commands that only connect stay quick.
+    from recap.services.bootstrap import summary_store
+    from recap.services.summary import current_prompt_version, summarized_sessions
+    from workflows.session_summary import SummarizeSessionWorkflow
 
-    store = store_for(settings.resolved_database_url)
+    store = summary_store(settings)
     done: set[str] = set()
     if not force:
-        done = await asyncio.to_thread(
-            store.sessions_with_summary,
-            team_id=team_id,
-            session_ids=list(dict.fromkeys(session_ids)),
-            focus_area=focus_area,
-            prompt_version=load_prompt().version,
+        done = set(
+            await asyncio.to_thread(
+                summarized_sessions,
+                store,
+                team_id=team_id,
+                session_ids=list(dict.fromkeys(session_ids)),
+                focus_area=focus_area,
+                prompt_version=current_prompt_version(),
+            )
         )
 
     async def one(session_id: str) -> SessionOutcome:
         workflow_id = summary_workflow_id(team_id, session_id, focus_area)
+        summarized = SessionOutcome(
+            session_id=session_id, status="summarized", workflow_id=workflow_id
+        )
         stored = (
             store.get_summary(team_id=team_id, session_id=session_id, focus_area=focus_area)
             if session_id in done
@@ -120,7 +124,7 @@ async def summarize_sessions(
         )
         if stored is not None:
             result = SummarizeSessionResult(workflow_id=workflow_id, stored=stored)
-            return SessionOutcome(session_id, workflow_id, result)
+            return summarized.model_copy(update={"result": result})
         handle = await client.start_workflow(
             SummarizeSessionWorkflow.run,
             SummarizeSessionInput(
@@ -140,10 +144,17 @@ async def summarize_sessions(
             result = await handle.result()
         except WorkflowFailureError as error:
             error_type, message = failure_type(error, "workflow_failed")
-            return SessionOutcome(session_id, workflow_id, None, error_type, message)
-        return SessionOutcome(session_id, workflow_id, result)
+            return summarized.model_copy(
+                update={"status": "failed", "error_type": error_type, "error": message}
+            )
+        return summarized.model_copy(update={"result": result})
 
     return list(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
+
+
+def _run_key() -> str:
+    """Tells one team's batches, or its clustering runs, apart in their workflow ids."""
+    return uuid.uuid4().hex[:12]
 
 
 async def start_batch(
@@ -158,12 +169,9 @@ async def start_batch(
     max_concurrency: int | None,
 ) -> str:
     """Starts a SummarizeSessionsIndividuallyWorkflow and returns its workflow id."""
-    from workflows.summarize_sessions import (
-        SummarizeSessionsIndividuallyWorkflow,
-        SummarizeSessionsInput,
-    )
+    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 
-    workflow_id = batch_workflow_id(team_id, uuid.uuid4().hex[:12])
+    workflow_id = batch_workflow_id(team_id, _run_key())
     await client.start_workflow(
         SummarizeSessionsIndividuallyWorkflow.run,
         SummarizeSessionsInput(
@@ -184,7 +192,7 @@ async def start_batch(
 
 async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
     """The latest run's progress (a batch continues as new, so no run id is pinned)."""
-    from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 
     handle = client.get_workflow_handle_for(SummarizeSessionsIndividuallyWorkflow.run, workflow_id)
     return await handle.query(SummarizeSessionsIndividuallyWorkflow.progress)
@@ -219,9 +227,9 @@ async def start_clustering(
     max_named_clusters: int | None = None,
 ) -> str:
     """Starts a ClusterErrorsWorkflow and returns its workflow id."""
-    from workflows.cluster_errors import ClusterErrorsInput, ClusterErrorsWorkflow
+    from workflows.cluster_errors import ClusterErrorsWorkflow
 
-    workflow_id = cluster_workflow_id(team_id, uuid.uuid4().hex[:12])
+    workflow_id = cluster_workflow_id(team_id, _run_key())
     request = ClusterErrorsInput(
         team_id=team_id,
         session_ids=session_ids,
@@ -258,7 +266,7 @@ async def batch_result(
 ) -> BatchProgress | None:
     """The batch's final progress once it ends (across continue-as-new runs), or None when
     it is still running after `wait_seconds`; it goes on running either way."""
-    from workflows.summarize_sessions import SummarizeSessionsIndividuallyWorkflow
+    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 
     handle = client.get_workflow_handle_for(SummarizeSessionsIndividuallyWorkflow.run, workflow_id)
     try:

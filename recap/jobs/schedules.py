@@ -19,11 +19,12 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from recap.core.config import Settings
-from recap.core.naming import SCHEDULED_WORKFLOW, SEARCH_ATTRIBUTE_TEAM
+from recap.core.naming import SCHEDULED_WORKFLOW
 from recap.services.scheduled_run import ScheduledSummariesInput
+from workflows.search_attributes import TEAM
 
 
 class ScheduleOptions(BaseModel):
@@ -61,12 +62,7 @@ def schedule_of(options: ScheduleOptions, settings: Settings) -> Schedule:
             id=f"scheduled-summaries:{options.schedule_id}",
             task_queue=settings.task_queue,
             typed_search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(
-                        SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_TEAM),
-                        options.request.team_id,
-                    )
-                ]
+                [SearchAttributePair(TEAM, options.request.team_id)]
             ),
             static_summary=f"Summarize new recordings for team {options.request.team_id}",
         ),

@@ -1,13 +1,14 @@
 """The composition root: `Settings` in, the parts recap runs with out (the summary store, the
 model client, the PostHog configuration and the recording source a spec names).
 
-Activities, the API, the CLI and the doctor get their dependencies here, so each setting is
-read in one place and every caller of a part configures it the same way.
+The worker (building the activities), the API, the CLI and the doctor get their
+dependencies here, so each setting is read in one place and every caller of a part
+configures it the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from recap.core.config import Settings
 from recap.llm.client import ChatModel
@@ -78,3 +79,23 @@ def open_source(
             )
         return DirectorySource(spec.directory, settings.timeline.max_decoded_bytes)
     return PostHogSource(posthog_config(settings), progress=progress)
+
+
+class SourceOpener(Protocol):
+    """Opens the source a spec names (None: RECAP_SOURCE), reporting fetch progress."""
+
+    def __call__(
+        self, spec: str | None = None, *, progress: ProgressHook | None = None
+    ) -> SnapshotSource: ...
+
+
+def source_opener(settings: Settings) -> SourceOpener:
+    """What activities open recordings with: a request names its source, or leaves it to
+    the worker's RECAP_SOURCE."""
+
+    def open_named(
+        spec: str | None = None, *, progress: ProgressHook | None = None
+    ) -> SnapshotSource:
+        return open_source(spec or settings.source, settings, progress=progress)
+
+    return open_named

@@ -1,6 +1,6 @@
 """What one run of a summary schedule is asked to do: the schedule's request, its filters,
-and the window of recording end times it covers. Plain models (no I/O), so the scheduled
-workflow, its activities and `recap schedule` share them."""
+the window of recording end times it covers, and the recordings it hands on. Plain models
+(no I/O), so the scheduled workflow, its activities and `recap schedule` share them."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ class RecordingWindow(BaseModel):
 class EndedRecording(BaseModel):
     session_id: str
     end_time: datetime
+
+
+class ScheduledRecordings(BaseModel):
+    """The recordings one run hands to a batch, and the window they ended in."""
+
+    window: RecordingWindow
+    session_ids: list[str]
+    skipped_already_handed: int = 0
+    truncated: bool = False

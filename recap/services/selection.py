@@ -1,5 +1,6 @@
 """Which recordings a scheduled run hands to a batch: those of a `files:DIR` or PostHog
-source that ended within the run's window and pass the schedule's filters, oldest first."""
+source that ended within the run's window (from the schedule's watermark) and pass the
+schedule's filters, minus those already handed, oldest first."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ from pathlib import Path
 
 from recap.core.config import Settings
 from recap.recording.models import RawEvent
+from recap.services.bootstrap import SourceUnavailable
 from recap.services.bootstrap import posthog_config as settings_posthog_config
-from recap.services.scheduled_run import EndedRecording, RecordingFilters, RecordingWindow
+from recap.services.scheduled_run import (
+    EndedRecording,
+    RecordingFilters,
+    RecordingWindow,
+    ScheduledRecordings,
+    ScheduledSummariesInput,
+)
 from recap.sources.files import SUFFIXES, load_recording_file, peek_session_id
 from recap.sources.posthog import PostHogClient, PostHogConfig, RecordingMetadata
 from recap.sources.spec import SourceSpec
+from recap.store.watermarks import WatermarkStore
 
 # PostHog filters its listing by start time; a recording ends at most this long after it
 # started (PostHog splits sessions at 24 h), so a run lists back that far before its window.
@@ -168,3 +177,43 @@ async def list_ended_recordings(
         )
     async with PostHogClient(posthog_config or settings_posthog_config(settings)) as client:
         return await list_posthog_recordings(client, window, filters)
+
+
+async def recordings_for_run(
+    request: ScheduledSummariesInput,
+    now: datetime,
+    watermarks: WatermarkStore,
+    settings: Settings,
+) -> ScheduledRecordings:
+    """The recordings that ended in [watermark, now - settle delay], minus those this
+    schedule already handed to a batch, oldest first, at most `max_sessions_per_run`.
+
+    `now` is the run's workflow time, so a replay or a retry lists the same window."""
+    stored = watermarks.get(request.schedule_id)
+    end = now - timedelta(seconds=request.settle_delay_seconds)
+    start = (
+        stored.watermark
+        if stored is not None
+        else end - timedelta(seconds=request.initial_lookback_seconds)
+    )
+    window = RecordingWindow(start=start, end=max(start, end))
+    try:
+        ended = await list_ended_recordings(
+            request.source or settings.source, window, request.filters, settings
+        )
+    except (ValueError, FileNotFoundError) as error:
+        raise SourceUnavailable(str(error)) from error
+    handed = watermarks.already_handed(request.schedule_id, (r.session_id for r in ended))
+    fresh = [r for r in ended if r.session_id not in handed]
+    truncated = len(fresh) > request.max_sessions_per_run
+    if truncated:
+        fresh = fresh[: request.max_sessions_per_run]
+        # The rest ended later: the watermark stops at the last one handed, inclusive,
+        # and the handoff table keeps that one from being handed again.
+        window = RecordingWindow(start=window.start, end=fresh[-1].end_time)
+    return ScheduledRecordings(
+        window=window,
+        session_ids=[r.session_id for r in fresh],
+        skipped_already_handed=len(handed),
+        truncated=truncated,
+    )

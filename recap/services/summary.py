@@ -1,31 +1,21 @@
-"""The three steps of one session summary as plain functions: compile, summarize, store.
+"""The three steps of one session summary as plain functions: compile, summarize, store;
+and which sessions the current prompt version has already summarized.
 
-Temporal activities call these; so can tests and benchmarks, without Temporal.
+Temporal activities call these; so can the starter, tests and benchmarks, without Temporal.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from recap.core.config import TimelineConfig
 from recap.llm.client import ChatModel
+from recap.llm.prompts import load_prompt
 from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
 from recap.recording.models import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
+from recap.services.compiled import CompiledTimeline
 from recap.store.repository import StoredSummary, SummaryStore
 from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
-
-
-class CompiledTimeline(BaseModel):
-    """A pointer to the stored timeline plus what the workflow shows operators."""
-
-    session_id: str
-    timeline_hash: str
-    tokens: int
-    events: int
-    duration_ms: int
-    truncated_events: int = 0
 
 
 def compile_session(
@@ -97,3 +87,28 @@ async def summarize_session(
 
 def store_summary(*, team_id: str, summary: SessionSummary, store: SummaryStore) -> StoredSummary:
     return store.save_summary(team_id=team_id, summary=summary)
+
+
+def current_prompt_version() -> str:
+    """The version of the prompt summaries are written with now; a summary written with
+    another is stale and is summarized again."""
+    return load_prompt().version
+
+
+def summarized_sessions(
+    store: SummaryStore,
+    *,
+    team_id: str,
+    session_ids: list[str],
+    focus_area: str | None,
+    prompt_version: str,
+) -> list[str]:
+    """The sessions, in the order given, whose summary for this focus area `prompt_version`
+    wrote: work that a batch or `recap summarize` need not repeat."""
+    found = store.sessions_with_summary(
+        team_id=team_id,
+        session_ids=session_ids,
+        focus_area=focus_area,
+        prompt_version=prompt_version,
+    )
+    return [session_id for session_id in session_ids if session_id in found]

@@ -247,7 +247,10 @@ def test_the_summary_beside_the_facts_prints_the_models_brackets_as_written(
         updated_at=datetime.now(UTC),
     )
     outcome = SessionOutcome(
-        sample.session_id, "wf", SummarizeSessionResult(workflow_id="wf", stored=stored)
+        session_id=sample.session_id,
+        status="summarized",
+        workflow_id="wf",
+        result=SummarizeSessionResult(workflow_id="wf", stored=stored),
     )
     out = Console(file=io.StringIO(), width=200, record=True)
     print_outcomes([outcome], Settings(), out, as_json=False)

@@ -13,8 +13,6 @@ import jsonschema
 import pytest
 from temporalio.client import Client
 
-from activities.models import SummarizeSessionInput
-from activities.summary import ALL_ACTIVITIES
 from recap.core.config import Settings, get_settings
 from recap.core.naming import summary_workflow_id
 from recap.embedded.stack import ManagedProcess, free_port, start_llama_server
@@ -22,7 +20,9 @@ from recap.llm.schema import ModelSummary, response_json_schema
 from recap.store.repository import store_for
 from tests.conftest import POSTHOG
 from tests.support.temporal import running_worker
-from workflows.summarize_session import SummarizeSessionWorkflow
+from worker import build_activities
+from workflows.contracts import SummarizeSessionInput
+from workflows.session_summary import SummarizeSessionWorkflow
 
 SECRET = f"sk-test-{uuid.uuid4().hex}"
 HOGFLIX = "hogflix_session_recording"
@@ -60,8 +60,15 @@ async def test_recording_to_stored_summary_through_real_model(
 ) -> None:
     team = "e2e"
     workflow_id = summary_workflow_id(team, HOGFLIX)
+    summary_activities = build_activities(model_settings).summary
     async with running_worker(
-        temporal_client, workflows=[SummarizeSessionWorkflow], activities=ALL_ACTIVITIES
+        temporal_client,
+        workflows=[SummarizeSessionWorkflow],
+        activities=[
+            summary_activities.compile_timeline,
+            summary_activities.summarize_session,
+            summary_activities.store_summary,
+        ],
     ) as worker:
         handle = await temporal_client.start_workflow(
             SummarizeSessionWorkflow.run,

@@ -19,9 +19,7 @@ import pytest
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 
-from activities.batch import BATCH_ACTIVITIES
 from activities.models import SummarizeTimelineInput
-from activities.summary import PIPELINE_ACTIVITIES
 from recap.core.config import Settings
 from recap.core.naming import batch_workflow_id
 from recap.demo.generator import write_sample_sessions
@@ -32,12 +30,10 @@ from recap.llm.schema import SummaryOutcome as Outcome
 from recap.store.repository import store_for
 from recap.timeline.models import EventKind
 from tests.support.temporal import running_worker, task_queue
+from worker import build_activities
+from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.catalog import ALL_WORKFLOWS
-from workflows.summarize_sessions import (
-    BatchProgress,
-    SummarizeSessionsIndividuallyWorkflow,
-    SummarizeSessionsInput,
-)
+from workflows.contracts import BatchProgress, SummarizeSessionsInput
 
 BAD_IDS = [f"00000000-0000-0000-0000-00000000000{i}" for i in range(5)]
 
@@ -102,7 +98,7 @@ async def running_workers(client: Client, model: FakeModel) -> AsyncIterator[Que
             client,
             queue=queues.main,
             workflows=ALL_WORKFLOWS,
-            activities=[*PIPELINE_ACTIVITIES, *BATCH_ACTIVITIES],
+            activities=build_activities(model.settings).main_queue(),
             threads=8,
             max_concurrent_activities=50,  # joins wait without a thread
         ),

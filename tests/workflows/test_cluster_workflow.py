@@ -21,16 +21,18 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from typer.testing import CliRunner
 
-from activities.clusters import CLUSTER_PIPELINE_ACTIVITIES, NameErrorClusterInput
+from activities.clusters import NameErrorClusterInput
 from recap.cli.clusters import clusters_app, similar
 from recap.clustering.naming import ClusterName, NamedCluster, gate_name, needs_name
-from recap.core.config import Settings
+from recap.core.config import Settings, get_settings
 from recap.core.naming import cluster_workflow_id
 from recap.demo.generator import write_sample_sessions
 from recap.store.clusters import clusters_for
 from tests.support.temporal import running_worker, task_queue
+from worker import build_activities
 from workflows.catalog import ALL_WORKFLOWS
-from workflows.cluster_errors import ClusterErrorsInput, ClusterErrorsWorkflow, ClusterProgress
+from workflows.cluster_errors import ClusterErrorsWorkflow
+from workflows.contracts import ClusterErrorsInput, ClusterProgress
 
 MISSING = "00000000-0000-0000-0000-00000000beef"
 
@@ -79,7 +81,7 @@ async def running_workers(client: Client, namer: FakeNamer) -> AsyncIterator[tup
             client,
             queue=main,
             workflows=ALL_WORKFLOWS,
-            activities=CLUSTER_PIPELINE_ACTIVITIES,
+            activities=build_activities(get_settings()).main_queue(),
             threads=8,
             max_concurrent_activities=8,
         ),

@@ -15,9 +15,7 @@ import pytest
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.models import SummarizeSessionInput, SummarizeTimelineInput
-from activities.summary import compile_timeline as compile_timeline_activity
-from activities.summary import store_summary
+from activities.models import SummarizeTimelineInput
 from recap.core.config import get_settings
 from recap.core.naming import summary_workflow_id
 from recap.demo.generator import generate_session
@@ -42,7 +40,9 @@ from tests.support.posthog_double import (
 )
 from tests.support.recordings import CHALK_FILTERS
 from tests.support.temporal import running_worker
-from workflows.summarize_session import SummarizeSessionWorkflow
+from worker import build_activities
+from workflows.contracts import SummarizeSessionInput
+from workflows.session_summary import SummarizeSessionWorkflow
 
 SESSION = "30497eae-825d-433d-a484-4b75074332b2"
 
@@ -90,10 +90,11 @@ async def test_a_posthog_recording_is_summarized_once_despite_a_cut_body(
     double.add(served_from_file(CHALK_FILTERS, SESSION, blocks=6))
     double.inject(Fault(match="source=blob_v2", cut=True))
     team = f"team-{uuid.uuid4().hex[:8]}"
+    built = build_activities(get_settings()).summary
     async with running_worker(
         temporal_client,
         workflows=[SummarizeSessionWorkflow],
-        activities=[compile_timeline_activity, cite_first_events, store_summary],
+        activities=[built.compile_timeline, cite_first_events, built.store_summary],
     ) as worker:
         handle = await temporal_client.start_workflow(
             SummarizeSessionWorkflow.run,

@@ -35,13 +35,9 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.schedule import (
-    SCHEDULE_ACTIVITIES,
-    ListScheduledRecordingsInput,
-    list_scheduled_recordings,
-)
+from activities.schedule import ListScheduledRecordingsInput
 from recap.cli.schedule import parse_duration
-from recap.core.config import Settings
+from recap.core.config import Settings, get_settings
 from recap.jobs.schedules import ScheduleOptions, create_schedule, list_summary_schedules
 from recap.services.scheduled_run import (
     RecordingFilters,
@@ -55,7 +51,8 @@ from recap.store.watermarks import WatermarkStore, watermarks_for
 from tests.support.posthog_double import posthog_double
 from tests.support.recordings import CHALK, CHALK_SESSIONS
 from tests.support.temporal import running_worker
-from workflows.contracts import ScheduledSummariesResult, SummarizeBatchRequest
+from worker import build_activities
+from workflows.contracts import ScheduledSummariesResult, SummarizeSessionsInput
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 
 A, B, C = CHALK_SESSIONS
@@ -70,7 +67,7 @@ class StandInBatchWorkflow:
     """Takes the batch's place: remembers its sessions and summarizes nothing."""
 
     @workflow.run
-    async def run(self, request: SummarizeBatchRequest) -> None:
+    async def run(self, request: SummarizeSessionsInput) -> None:
         info = workflow.info()
         HANDED[info.run_id] = (info.workflow_id, list(request.session_ids))
 
@@ -214,6 +211,7 @@ async def test_listing_activity_starts_at_the_watermark_and_skips_handed_session
         initial_lookback_seconds=3600,
     )
     env = ActivityEnvironment()
+    list_scheduled_recordings = build_activities(settings).schedule.list_scheduled_recordings
 
     first = await env.run(
         list_scheduled_recordings, ListScheduledRecordingsInput(request=request, now=T0)
@@ -263,11 +261,12 @@ async def test_listing_activity_starts_at_the_watermark_and_skips_handed_session
 
 @asynccontextmanager
 async def schedule_worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
+    schedule = build_activities(get_settings()).schedule
     async with running_worker(
         client,
         queue=task_queue,
         workflows=[ScheduledSummariesWorkflow, StandInBatchWorkflow],
-        activities=SCHEDULE_ACTIVITIES,
+        activities=[schedule.list_scheduled_recordings, schedule.record_schedule_handoff],
     ) as worker:
         yield worker
 
@@ -492,9 +491,6 @@ async def test_a_schedule_with_the_real_batch_summarizes_each_recording_once(
 ) -> None:
     """The whole chain: schedule run → real batch → single summaries → store, twice, with a
     new recording in between; the model is called once per recording."""
-    from activities.batch import BATCH_ACTIVITIES
-    from activities.summary import PIPELINE_ACTIVITIES
-    from recap.core.config import get_settings
     from tests.workflows.test_batch_workflow import FakeModel
     from workflows.catalog import ALL_WORKFLOWS
 
@@ -527,7 +523,7 @@ async def test_a_schedule_with_the_real_batch_summarizes_each_recording_once(
             temporal_client,
             queue=task_queue,
             workflows=ALL_WORKFLOWS,
-            activities=[*PIPELINE_ACTIVITIES, *BATCH_ACTIVITIES, *SCHEDULE_ACTIVITIES],
+            activities=build_activities(settings).main_queue(),
             threads=8,
             max_concurrent_activities=50,
         ),

@@ -18,9 +18,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from activities.models import SummarizeSessionInput, SummarizeTimelineInput
-from activities.summary import compile_timeline as compile_timeline_activity
-from activities.summary import store_summary, summarize_session
+from activities.models import SummarizeTimelineInput
 from recap.core.config import Settings, get_settings
 from recap.core.naming import summary_workflow_id
 from recap.demo.generator import write_sample_sessions
@@ -42,7 +40,9 @@ from recap.timeline.models import EventKind
 from tests.conftest import CHALK
 from tests.support import temporal
 from tests.support.model_double import chat_server, reply_with
-from workflows.summarize_session import SummarizeSessionWorkflow
+from worker import build_activities
+from workflows.contracts import SummarizeSessionInput
+from workflows.session_summary import SummarizeSessionWorkflow
 
 CHALK_SESSION = "30497eae-825d-433d-a484-4b75074332b2"
 SOURCE = f"files:{CHALK}"
@@ -89,10 +89,11 @@ def fake_model_activity(
 async def summary_worker(
     client: Client, model_activity: Callable[..., object]
 ) -> AsyncIterator[str]:
+    built = build_activities(get_settings()).summary
     async with temporal.running_worker(
         client,
         workflows=[SummarizeSessionWorkflow],
-        activities=[compile_timeline_activity, model_activity, store_summary],
+        activities=[built.compile_timeline, model_activity, built.store_summary],
     ) as worker:
         yield worker.task_queue
 
@@ -284,10 +285,11 @@ async def test_gate_failure_then_valid_answer_stores_one_summary_with_notes(
         monkeypatch.setenv("RECAP_LLM_SCHEMA_LIMITS", "false")
         get_settings.cache_clear()
         settings = get_settings()
+        built = build_activities(settings).summary
         async with temporal.running_worker(
             temporal_client,
             workflows=[SummarizeSessionWorkflow],
-            activities=[compile_timeline_activity, summarize_session, store_summary],
+            activities=[built.compile_timeline, built.summarize_session, built.store_summary],
         ) as worker:
             result = await temporal_client.execute_workflow(
                 SummarizeSessionWorkflow.run,
