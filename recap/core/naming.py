@@ -35,20 +35,38 @@ def summary_workflow_id(team_id: str, session_id: str, focus_area: str | None = 
     return f"{base}:focus-{hashlib.sha256(focus.encode()).hexdigest()[:10]}"
 
 
+BATCH_ID_PREFIX = "session-batch"
+CLUSTER_ID_PREFIX = "error-clusters"
+SCHEDULED_ID_PREFIX = "scheduled-summaries"
+
+
 def batch_workflow_id(team_id: str, batch_key: str) -> str:
     """One batch of session summaries; `batch_key` tells batches of one team apart."""
-    return f"session-batch:{team_id}:{batch_key}"
+    return f"{BATCH_ID_PREFIX}:{team_id}:{batch_key}"
+
+
+def scheduled_run_workflow_id(schedule_id: str) -> str:
+    """A schedule's runs; Temporal appends each run's scheduled time to this id."""
+    return f"{SCHEDULED_ID_PREFIX}:{schedule_id}"
 
 
 def scheduled_batch_workflow_id(schedule_id: str, start: datetime, end: datetime) -> str:
     """The batch one scheduled run hands its recordings to, stable per schedule and window
     (end times from `start` to `end`): a replayed or retried start attaches, never doubles."""
     return (
-        f"scheduled-summaries:{schedule_id}:"
+        f"{scheduled_run_workflow_id(schedule_id)}:"
         f"{start.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{end.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
     )
 
 
 def cluster_workflow_id(team_id: str, run_key: str) -> str:
     """One error-clustering run; `run_key` tells a team's runs apart."""
-    return f"error-clusters:{team_id}:{run_key}"
+    return f"{CLUSTER_ID_PREFIX}:{team_id}:{run_key}"
+
+
+def job_team(workflow_id: str) -> str | None:
+    """The team a batch or clustering job id names, or None for any other id."""
+    parts = workflow_id.split(":")
+    if len(parts) != 3 or parts[0] not in (BATCH_ID_PREFIX, CLUSTER_ID_PREFIX):
+        return None
+    return parts[1]

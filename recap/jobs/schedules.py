@@ -22,7 +22,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from recap.core.config import Settings
-from recap.core.naming import SCHEDULED_WORKFLOW
+from recap.core.naming import SCHEDULED_WORKFLOW, scheduled_run_workflow_id
 from recap.services.scheduled_run import ScheduledSummariesInput
 from workflows.search_attributes import TEAM
 
@@ -58,8 +58,7 @@ def schedule_of(options: ScheduleOptions, settings: Settings) -> Schedule:
         action=ScheduleActionStartWorkflow(
             SCHEDULED_WORKFLOW,
             options.request,
-            # Temporal appends each run's scheduled time to this id.
-            id=f"scheduled-summaries:{options.schedule_id}",
+            id=scheduled_run_workflow_id(options.schedule_id),
             task_queue=settings.task_queue,
             typed_search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(TEAM, options.request.team_id)]

@@ -10,6 +10,7 @@ from recap.api.deps import KeyReader, RuntimeDep
 from recap.api.errors import not_found
 from recap.api.models import JobStatus
 from recap.api.responses import ERROR_RESPONSES, json_response
+from recap.core.naming import job_team
 from recap.jobs import client as jobs
 
 
@@ -27,10 +28,7 @@ def router() -> APIRouter:
 
 async def job_status(workflow_id: str, caller: KeyReader, state: RuntimeDep) -> JSONResponse:
     # Job ids name their team (`session-batch:{team}:…`): another team's is not found.
-    parts = workflow_id.split(":")
-    if len(parts) != 3 or parts[0] not in ("session-batch", "error-clusters"):
-        raise not_found()
-    if parts[1] != caller.team_id:
+    if job_team(workflow_id) != caller.team_id:
         raise not_found()
     found = await jobs.job_progress(await state.temporal(), workflow_id)
     if found is None:
