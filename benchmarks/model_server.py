@@ -41,14 +41,10 @@ from typing import Any
 import httpx
 
 from recap.core.config import Settings, get_settings
-from recap.embedded.stack import (
-    free_port,
-    gemma_model_path,
-    how_it_ended,
-    llama_library_dir,
-    llama_server_args,
-    llama_server_binary,
-)
+from recap.embedded.model_files import gemma_model_path, llama_library_dir, llama_server_binary
+from recap.embedded.model_server import llama_server_args
+from recap.embedded.ports import free_port
+from recap.embedded.processes import how_it_ended
 
 SEED = 0
 EVENTS = [
@@ -207,56 +203,83 @@ def measure_once(
         )
         try:
             with httpx.Client(timeout=600) as http:
-                while start.error is None:
-                    if process.poll() is not None:
-                        start.error = f"{how_it_ended(process.returncode)} before it was healthy"
-                    elif time.perf_counter() - started > 300:
-                        start.error = "not healthy within 300 s"
-                    else:
-                        with suppress(httpx.HTTPError):
-                            if http.get(f"{base_url}/health", timeout=5).status_code == 200:
-                                break
-                        time.sleep(0.2)
+                wait_until_healthy(process, http, base_url, start, started)
                 start.healthy_after_s = round(time.perf_counter() - started, 2)
-                for attempt in range(runs + 1):  # the first one warms up and is not counted
-                    if start.error is not None:
-                        break
-                    request_started = time.perf_counter()
-                    try:
-                        response = http.post(f"{base_url}/v1/chat/completions", json=body)
-                        response.raise_for_status()
-                    except httpx.HTTPError as error:
-                        ended = process.poll()
-                        start.error = (
-                            f"{how_it_ended(ended)} during request {attempt}"
-                            if ended is not None
-                            else f"request {attempt} failed: {error!r}"
-                        )
-                        break
-                    if attempt == 0:
-                        continue
-                    answer = response.json()
-                    timings = answer.get("timings", {})
-                    start.contents.add(answer["choices"][0]["message"]["content"] or "")
-                    start.samples.append(
-                        {
-                            "wall_s": time.perf_counter() - request_started,
-                            "prompt_n": timings.get("prompt_n"),
-                            "prompt_per_second": timings.get("prompt_per_second"),
-                            "predicted_n": timings.get("predicted_n"),
-                            "predicted_per_second": timings.get("predicted_per_second"),
-                        }
-                    )
+                sample_completions(process, http, base_url, body, runs, start)
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+            stop_server(process)
             start.load_average.append(round(os.getloadavg()[0], 2))
     return start
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes],
+    http: httpx.Client,
+    base_url: str,
+    start: Start,
+    started: float,
+) -> None:
+    """Polls /health until it answers, or notes in `start` how the server failed to."""
+    while start.error is None:
+        if process.poll() is not None:
+            start.error = f"{how_it_ended(process.returncode)} before it was healthy"
+        elif time.perf_counter() - started > 300:
+            start.error = "not healthy within 300 s"
+        else:
+            with suppress(httpx.HTTPError):
+                if http.get(f"{base_url}/health", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.2)
+
+
+def sample_completions(
+    process: subprocess.Popen[bytes],
+    http: httpx.Client,
+    base_url: str,
+    body: dict[str, Any],
+    runs: int,
+    start: Start,
+) -> None:
+    """`runs` timed completions after one warm-up, into `start`; the first failure ends it."""
+    for attempt in range(runs + 1):  # the first one warms up and is not counted
+        if start.error is not None:
+            break
+        request_started = time.perf_counter()
+        try:
+            response = http.post(f"{base_url}/v1/chat/completions", json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            ended = process.poll()
+            start.error = (
+                f"{how_it_ended(ended)} during request {attempt}"
+                if ended is not None
+                else f"request {attempt} failed: {error!r}"
+            )
+            break
+        if attempt == 0:
+            continue
+        answer = response.json()
+        timings = answer.get("timings", {})
+        start.contents.add(answer["choices"][0]["message"]["content"] or "")
+        start.samples.append(
+            {
+                "wall_s": time.perf_counter() - request_started,
+                "prompt_n": timings.get("prompt_n"),
+                "prompt_per_second": timings.get("prompt_per_second"),
+                "predicted_n": timings.get("predicted_n"),
+                "predicted_per_second": timings.get("predicted_per_second"),
+            }
+        )
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def report(binary: Binary, log_path: Path, starts: list[Start]) -> dict[str, Any]:

@@ -44,7 +44,9 @@ from recap.core.config import Settings
 from recap.core.logging import configure_logging
 from recap.core.retry import RetryPolicy, acall_with_retries
 from recap.demo.labelled import LabelledSession, labelled_sessions, score_summary
-from recap.embedded.stack import ManagedProcess, free_port, start_llama_server
+from recap.embedded.model_server import start_llama_server
+from recap.embedded.ports import free_port
+from recap.embedded.processes import ManagedProcess
 from recap.llm.client import ChatModel
 from recap.llm.gate import SummaryInvalid
 from recap.llm.prompts import load_prompt
@@ -163,19 +165,31 @@ async def run_session(
             policy=RetryPolicy(attempts=settings.retry_attempts),
         )
     except Exception as error:  # every failure is scored; the run goes on
-        row["error"] = {
-            "code": getattr(error, "code", type(error).__name__),
-            "message": str(error)[:300],
-        }
-        row["wall_ms"] = int((time.monotonic() - started) * 1000)
-        row["outcome_correct"] = False
-        for problem in row["problems"]:
-            problem["cited"] = problem["as_issue"] = False
-        if isinstance(error, SummaryInvalid):
-            row["cited_refs"] = error.report.cited_refs
-            row["missing_refs"] = len(error.report.missing_refs)
-        return row
+        return score_failure(row, error, wall_ms=int((time.monotonic() - started) * 1000))
     row["wall_ms"] = int((time.monotonic() - started) * 1000)
+    return score_success(row, labelled, timeline, summary)
+
+
+def score_failure(row: dict[str, Any], error: Exception, *, wall_ms: int) -> dict[str, Any]:
+    """A session whose summary failed: nothing cited, the outcome wrong."""
+    row["error"] = {
+        "code": getattr(error, "code", type(error).__name__),
+        "message": str(error)[:300],
+    }
+    row["wall_ms"] = wall_ms
+    row["outcome_correct"] = False
+    for problem in row["problems"]:
+        problem["cited"] = problem["as_issue"] = False
+    if isinstance(error, SummaryInvalid):
+        row["cited_refs"] = error.report.cited_refs
+        row["missing_refs"] = len(error.report.missing_refs)
+    return row
+
+
+def score_success(
+    row: dict[str, Any], labelled: LabelledSession, timeline: Timeline, summary: SessionSummary
+) -> dict[str, Any]:
+    """A summarized session scored against its labels, with what the gate kept and dropped."""
     score = score_summary(labelled, timeline, summary)
     claims, dropped, flags = claim_counts(summary)
     refs = stored_refs(summary)

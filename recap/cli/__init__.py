@@ -1,5 +1,8 @@
-"""The `recap` command line, one module per command group; the shared consoles, options and
-progress bar live in `support.py`, how outcomes are printed in `report.py`.
+"""The `recap` command line. `main.py` is the command table; each command group lives in a
+module named for it (`sessions`, `batch`, `clusters`, `schedule`, `keys`, `doctor`, `serve`,
+with `demo`'s body in `demo.py`); what they share is in `console.py` (the consoles, failing,
+ending, running a coroutine), `options.py` (shared options, session ids, `--source`) and
+`progress.py` (the live progress bar), and how outcomes are printed in `report.py`.
 
 A face: may import everything below it (jobs, services, domain, base); nothing imports it.
 """

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
-from recap.cli.support import absolute_source, err, out, read_session_ids, watch_progress
-from recap.cli.support import exit_now as _exit
-from recap.cli.support import fail as _fail
-from recap.cli.support import reject as _reject
-from recap.cli.support import run_async as _run
+from recap.cli.console import err, exit_now, fail, out, reject, run_async
+from recap.cli.options import TeamOption, absolute_source, read_session_ids
+from recap.cli.progress import watch_progress
 from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -64,9 +62,7 @@ def clusters_run(
             help="without --sessions: stored sessions before this date (UTC)",
         ),
     ] = None,
-    team: Annotated[
-        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
-    ] = None,
+    team: TeamOption = None,
     source: Annotated[
         str | None,
         typer.Option(
@@ -89,12 +85,7 @@ def clusters_run(
     clusters, and show progress (Ctrl-C detaches; the workflow keeps running)."""
 
     settings = get_settings()
-    session_ids: list[str] | None = None
-    if sessions:
-        session_ids = read_session_ids(sessions)
-        if not session_ids:
-            _reject("no session ids found in --sessions", 2)
-            return
+    session_ids = _given_sessions(sessions)
     source = absolute_source(source)
     from recap.core.logging import configure_logging
 
@@ -117,25 +108,38 @@ def clusters_run(
         )
 
     try:
-        workflow_id = _run(go)
+        workflow_id = run_async(go)
     except ConnectionError as error:
-        _fail(str(error))
-        return
+        fail(str(error))
     what = f"{len(session_ids)} sessions" if session_ids is not None else "stored sessions"
     err.print(f"started error clustering {workflow_id} ({what})", highlight=False)
+    _watch_or_detach(settings, workflow_id)
+
+
+def _given_sessions(sessions: list[str] | None) -> list[str] | None:
+    """The ids --sessions names (exit 2 when it names none), or None without it: the
+    team's stored sessions."""
+    if not sessions:
+        return None
+    session_ids = read_session_ids(sessions)
+    if not session_ids:
+        reject("no session ids found in --sessions", 2)
+    return session_ids
+
+
+def _watch_or_detach(settings: Settings, workflow_id: str) -> NoReturn:
+    """Watches the run until it ends; Ctrl-C leaves it running and says where to look."""
     try:
-        code = _run(lambda: _watch(settings, workflow_id))
+        code = run_async(lambda: _watch(settings, workflow_id))
     except KeyboardInterrupt:
         err.print(
             f"detached; {workflow_id} keeps running. See its clusters with `recap clusters list`.",
             highlight=False,
         )
-        _exit(0)
-        return
+        exit_now(0)
     except ConnectionError as error:
-        _fail(str(error))
-        return
-    _exit(code)
+        fail(str(error))
+    exit_now(code)
 
 
 async def _watch(settings: Settings, workflow_id: str) -> int:
@@ -178,9 +182,7 @@ def _cluster_json(cluster: ErrorCluster) -> dict[str, Any]:
 @clusters_app.command("list")
 def clusters_list(
     as_json: Annotated[bool, typer.Option("--json", help="print the clusters as JSON")] = False,
-    team: Annotated[
-        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
-    ] = None,
+    team: TeamOption = None,
 ) -> None:
     """The team's error clusters, most affected sessions first (from the store)."""
     from recap.store.clusters import clusters_for
@@ -213,27 +215,25 @@ def clusters_list(
 def similar(
     session_id: Annotated[str, typer.Argument(help="the session to find neighbours of")],
     as_json: Annotated[bool, typer.Option("--json", help="print the matches as JSON")] = False,
-    team: Annotated[
-        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
-    ] = None,
+    team: TeamOption = None,
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="how many")] = 5,
 ) -> None:
     """The team's stored sessions most like SESSION_ID (summaries, timelines and errors)."""
+    from recap.services.bootstrap import summary_store
     from recap.services.similar import UnknownSession, similar_in_team
-    from recap.store.repository import store_for
 
     settings = get_settings()
     team_id = team or settings.team_id
-    store = store_for(settings.resolved_database_url)
     try:
-        matches, summaries = similar_in_team(store, team_id, session_id, top_n=top)
+        matches, summaries = similar_in_team(
+            summary_store(settings), team_id, session_id, top_n=top
+        )
     except UnknownSession as error:
-        _reject(
+        reject(
             f"{error}; run `recap summarize {session_id}` or "
             f"`recap clusters run --sessions {session_id}`",
             2,
         )
-        return
     if as_json:
         rows = [
             {

@@ -20,11 +20,13 @@ from recap.cli.report import print_outcomes
 from recap.core.config import Settings
 from recap.demo.facts import print_session_facts, timeline_facts
 from recap.demo.generator import SampleSession, write_sample_sessions
-from recap.embedded.stack import EmbeddedStack, PortInUse, ensure_port_free, free_port
+from recap.embedded.errors import PortInUse
+from recap.embedded.ports import ensure_port_free, free_port
+from recap.embedded.stack import EmbeddedStack
 from recap.jobs.client import SessionOutcome, connect, summarize_sessions
+from recap.services.bootstrap import summary_store
 from recap.sources.files import load_recording_file
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
-from recap.store.repository import store_for
 from recap.timeline import compile_timeline
 from recap.timeline.models import Timeline
 
@@ -95,7 +97,7 @@ async def run_demo(
     finally:
         stop.set()
         if demo_key is not None:
-            KeyStore(store_for(settings.resolved_database_url)).revoke(demo_key[0])
+            KeyStore(summary_store(settings)).revoke(demo_key[0])
         with suppress(Exception):
             await asyncio.wait_for(worker_task, timeout=30)
         if api_task is not None:
@@ -140,7 +142,7 @@ def _sample_timeline(
     """The timeline the model read, as stored with its summary; a session that has no
     summary is compiled from its file (refs are the same: the budget keeps numbers)."""
     if timeline_hash is not None:
-        stored = store_for(settings.resolved_database_url).load_timeline(timeline_hash)
+        stored = summary_store(settings).load_timeline(timeline_hash)
         if stored is not None:
             return stored.timeline
     return compile_timeline(load_recording_file(sample.path), settings.timeline)
@@ -184,7 +186,7 @@ async def _show_api(
 ) -> tuple[str, str]:
     """Reads the summaries back the way an API caller would; returns the demo key
     (id, token), revoked when the demo ends."""
-    key, token = KeyStore(store_for(settings.resolved_database_url)).create(
+    key, token = KeyStore(summary_store(settings)).create(
         team_id=settings.team_id, scopes=[READ_SCOPE, WRITE_SCOPE], label="recap demo"
     )
     listing_url = f"{url}/api/projects/{settings.team_id}/session_recordings/"

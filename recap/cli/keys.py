@@ -11,8 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recap.cli.support import out
-from recap.cli.support import reject as _reject
+from recap.cli.console import out, reject
 from recap.core.config import get_settings
 
 if TYPE_CHECKING:
@@ -28,13 +27,13 @@ keys_app = typer.Typer(
 
 def _key_store() -> KeyStore:
     from recap.core.logging import configure_logging
+    from recap.services.bootstrap import summary_store
     from recap.store.keys import KeyStore
-    from recap.store.repository import store_for
 
     settings = get_settings()
     # Audit lines (key created or revoked) go to stderr, never into --json output.
     configure_logging(settings)
-    return KeyStore(store_for(settings.resolved_database_url))
+    return KeyStore(summary_store(settings))
 
 
 def _scopes_option(text: str) -> str:
@@ -99,8 +98,7 @@ def keys_create(
     try:
         key, token = _key_store().create(team_id=team, scopes=scopes.split(","), label=label)
     except ValueError as error:
-        _reject(str(error), 2)
-        return
+        reject(str(error), 2)
     if as_json:
         sys.stdout.write(json.dumps({**_key_json(key), "token": token}, indent=2) + "\n")
         return
@@ -157,10 +155,9 @@ def keys_revoke(
 ) -> None:
     """Revoke a key; requests with its token fail from now on."""
     if not _key_store().revoke(key_id):
-        _reject(
+        reject(
             f"no live API key with id {key_id!r} (unknown or already revoked); "
             "see `recap keys list`",
             1,
         )
-        return
     out.print(f"revoked API key {key_id}", highlight=False)

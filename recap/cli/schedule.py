@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -12,9 +11,8 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from recap.cli.support import absolute_source, out
-from recap.cli.support import exit_now as _exit
-from recap.cli.support import fail as _fail
+from recap.cli.console import exit_now, fail, out, run_async
+from recap.cli.options import FocusOption, SourceOption, TeamOption, absolute_source
 from recap.core.config import Settings, get_settings
 
 schedule_app = typer.Typer(
@@ -50,12 +48,11 @@ def _with_client(settings: Settings, action: Callable[..., Awaitable[T]]) -> T:
         return await action(await connect(settings))
 
     try:
-        return asyncio.run(go())
+        return run_async(go)
     except ConnectionError as error:
-        _fail(str(error))
+        fail(str(error))
     except RPCError as error:
-        _fail(f"Temporal refused: {error.message}")
-    raise AssertionError("unreachable")
+        fail(f"Temporal refused: {error.message}")
 
 
 @schedule_app.command("create")
@@ -65,13 +62,9 @@ def create(
     cron: Annotated[
         str | None, typer.Option("--cron", help="cron expression, instead of --every")
     ] = None,
-    team: Annotated[
-        str | None, typer.Option("--team", help="team id (default RECAP_TEAM_ID)")
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", help="posthog or files:DIR (default RECAP_SOURCE)")
-    ] = None,
-    focus: Annotated[str | None, typer.Option("--focus", help="focus area for the model")] = None,
+    team: TeamOption = None,
+    source: SourceOption = None,
+    focus: FocusOption = None,
     min_duration: Annotated[
         float | None, typer.Option("--min-duration", help="only recordings at least this long (s)")
     ] = None,
@@ -99,7 +92,7 @@ def create(
 
     settings = get_settings()
     if (every is None) == (cron is None):
-        _fail("give exactly one of --every or --cron", 2)
+        fail("give exactly one of --every or --cron", 2)
     source = absolute_source(source)
     options = ScheduleOptions(
         schedule_id=schedule_id,
@@ -127,12 +120,11 @@ def create(
         try:
             return await create_schedule(client, settings, options)
         except ScheduleAlreadyRunningError:
-            _fail(f"schedule {schedule_id} already exists; delete it first or pick another id")
-            raise
+            fail(f"schedule {schedule_id} already exists; delete it first or pick another id")
 
     created = _with_client(settings, go)
     out.print(f"created schedule [bold]{created}[/]", highlight=False)
-    _exit(0)
+    exit_now(0)
 
 
 @schedule_app.command("list")
@@ -152,7 +144,7 @@ def list_(
     schedules = _with_client(settings, go)
     if as_json:
         out.print_json(json.dumps([s.model_dump(mode="json") for s in schedules]))
-        _exit(0)
+        exit_now(0)
     table = Table("schedule", "state", "next run", "last run")
     for s in schedules:
         table.add_row(
@@ -162,7 +154,7 @@ def list_(
             s.recent_runs[-1].isoformat(timespec="seconds") if s.recent_runs else "-",
         )
     out.print(table)
-    _exit(0)
+    exit_now(0)
 
 
 def _on_handle(schedule_id: str, what: str, action: Callable[..., Awaitable[None]]) -> None:
@@ -175,7 +167,7 @@ def _on_handle(schedule_id: str, what: str, action: Callable[..., Awaitable[None
 
     _with_client(settings, go)
     out.print(f"{what} schedule [bold]{schedule_id}[/]", highlight=False)
-    _exit(0)
+    exit_now(0)
 
 
 @schedule_app.command("pause")

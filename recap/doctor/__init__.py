@@ -5,6 +5,9 @@ used, whether it works and how to fix it.
 Each check is a plain async function returning `CheckResult`s, in a module per part it
 checks; `run_doctor` runs them concurrently, each bounded in time, and removes every
 configured secret from the text.
+
+A face beside the API (the CLI prints it): may import the starter, services, domain and
+base; only `recap.cli` imports it.
 """
 
 from __future__ import annotations

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from recap.core.config import Settings
 from recap.doctor.report import CheckResult, Status, result, why
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import URL
 
 GIB: Final = 1024**3
 DEFAULT_MIN_FREE_BYTES: Final = GIB
@@ -67,14 +71,8 @@ def check_recordings(settings: Settings) -> list[CheckResult]:
 def check_database(settings: Settings, timeout_seconds: float) -> list[CheckResult]:
     """The database answers and its schema is at the revision this recap expects
     (alembic's head); an empty or absent database is fine: recap creates it."""
-    from importlib.resources import files
-
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine, inspect, make_url
+    from sqlalchemy import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-    from sqlalchemy.pool import NullPool
 
     try:
         url = make_url(settings.resolved_database_url)
@@ -95,10 +93,7 @@ def check_database(settings: Settings, timeout_seconds: float) -> list[CheckResu
     def database(status: Status, detail: str, fix: str | None = None) -> list[CheckResult]:
         return [result("database", "database", status, value, detail, fix)]
 
-    config = Config()
-    config.set_main_option("script_location", str(files("recap.store").joinpath("migrations")))
-    scripts = ScriptDirectory.from_config(config)
-    head = scripts.get_current_head()
+    scripts = _migration_scripts()
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         path = Path(url.database or "").expanduser()
         if not path.exists():
@@ -107,19 +102,8 @@ def check_database(settings: Settings, timeout_seconds: float) -> list[CheckResu
                 "pass",
                 "no database file yet: recap creates it, at the current schema, on first use",
             )
-    connect_args: dict[str, Any] = {}
-    if url.get_backend_name() == "postgresql":
-        connect_args["connect_timeout"] = max(1, round(timeout_seconds))
-    elif url.get_backend_name() == "sqlite":
-        connect_args["timeout"] = timeout_seconds
     try:
-        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-        try:
-            with engine.connect() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-                tables = inspect(connection).get_table_names()
-        finally:
-            engine.dispose()
+        current, tables = _read_schema(url, timeout_seconds)
     except (SQLAlchemyError, OSError, ImportError) as error:
         reason = getattr(error, "orig", None) or error
         return database(
@@ -128,12 +112,55 @@ def check_database(settings: Settings, timeout_seconds: float) -> list[CheckResu
             "check RECAP_DATABASE_URL (host, port, user, password, database name) and that "
             "the database server is running",
         )
+    return database(*_schema_verdict(current, tables, scripts))
+
+
+def _migration_scripts() -> ScriptDirectory:
+    """recap's own alembic migrations, as installed."""
+    from importlib.resources import files
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(files("recap.store").joinpath("migrations")))
+    return ScriptDirectory.from_config(config)
+
+
+def _read_schema(url: URL, timeout_seconds: float) -> tuple[str | None, list[str]]:
+    """The database's alembic revision (None when it has none) and its tables, read over a
+    connection that waits at most `timeout_seconds`."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = max(1, round(timeout_seconds))
+    elif url.get_backend_name() == "sqlite":
+        connect_args["timeout"] = timeout_seconds
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            tables = inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
+    return current, tables
+
+
+def _schema_verdict(
+    current: str | None, tables: list[str], scripts: ScriptDirectory
+) -> tuple[Status, str, str | None]:
+    """Whether the schema the database is at will do: this recap's head, or nothing yet in
+    an empty database. The status, what was found and the fix."""
+    head = scripts.get_current_head()
     if current == head:
-        return database("pass", f"reachable, schema at {head}")
+        return "pass", f"reachable, schema at {head}", None
     if current is None:
         if not tables:
-            return database("pass", "reachable and empty: recap creates its tables on first use")
-        return database(
+            return "pass", "reachable and empty: recap creates its tables on first use", None
+        return (
             "fail",
             f"reachable, but it holds tables ({', '.join(sorted(tables)[:3])}…) and no recap "
             "schema version",
@@ -141,13 +168,13 @@ def check_database(settings: Settings, timeout_seconds: float) -> list[CheckResu
         )
     known = {script.revision for script in scripts.walk_revisions()}
     if current in known:
-        return database(
+        return (
             "fail",
             f"schema at {current}, this recap needs {head} (migrations are behind)",
             "start `recap worker` or `recap api` once: they upgrade the schema on first "
             "use (the database user must be allowed to create and alter tables)",
         )
-    return database(
+    return (
         "fail",
         f"schema at {current}, a revision this recap does not know (its newest is {head})",
         "run the recap version that wrote this database, or point RECAP_DATABASE_URL at "

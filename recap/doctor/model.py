@@ -71,7 +71,8 @@ def _server_failed(where: str, model: str, detail: str, fix: str) -> list[CheckR
 def _embedded_not_running(settings: Settings, where: str) -> list[CheckResult]:
     """Nothing listens where the embedded model server would: fine when it is installed,
     since `recap dev` and `recap demo` start it; a failure when they could not."""
-    from recap.embedded.stack import EmbeddedStackError, llama_server_binary
+    from recap.embedded.errors import EmbeddedStackError
+    from recap.embedded.model_files import llama_server_binary
 
     model = settings.llm_model
     try:

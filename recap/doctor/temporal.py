@@ -4,87 +4,124 @@ search attributes are registered in it as Keyword."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from recap.core.config import Settings
 from recap.core.naming import SEARCH_ATTRIBUTES
 from recap.doctor.report import CheckResult, Status, result, why
 
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+
+def _attributes(status: Status, detail: str, fix: str | None = None) -> CheckResult:
+    names = ", ".join(SEARCH_ATTRIBUTES)
+    return result("search_attributes", "search attributes", status, names, detail, fix)
+
+
+def _temporal_failed(where: str, detail: str, fix: str) -> list[CheckResult]:
+    """Temporal failed: the search attributes are not checked."""
+    not_checked = _attributes("skip", "not checked: Temporal failed")
+    return [result("temporal", "Temporal", "fail", where, detail, fix), not_checked]
+
 
 async def check_temporal(settings: Settings, timeout_seconds: float) -> list[CheckResult]:
     """Temporal answers at RECAP_TEMPORAL_ADDRESS, the namespace exists, and recap's search
     attributes are registered in it (all Keyword)."""
-    from datetime import timedelta
-
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-    from temporalio.service import RPCError, RPCStatusCode
-
     from recap.jobs.client import connect
 
     address, namespace = settings.temporal_address, settings.temporal_namespace
     where = f"{address}, namespace {namespace}"
-    names = ", ".join(SEARCH_ATTRIBUTES)
-
-    def attributes(status: Status, detail: str, fix: str | None = None) -> CheckResult:
-        return result("search_attributes", "search attributes", status, names, detail, fix)
-
-    def temporal_failed(detail: str, fix: str) -> list[CheckResult]:
-        not_checked = attributes("skip", "not checked: Temporal failed")
-        return [result("temporal", "Temporal", "fail", where, detail, fix), not_checked]
-
-    rpc_timeout = timedelta(seconds=timeout_seconds)
     try:
         client = await asyncio.wait_for(connect(settings), timeout_seconds)
     except (ConnectionError, TimeoutError, RuntimeError) as error:
         reason = "no answer" if isinstance(error, TimeoutError) else why(error)
-        return temporal_failed(
+        return _temporal_failed(
+            where,
             f"cannot connect ({reason})",
             "start Temporal (`recap dev` runs a dev server with the UI) or set "
             "RECAP_TEMPORAL_ADDRESS to your Temporal frontend (host:port)",
         )
+    rpc_timeout = timedelta(seconds=timeout_seconds)
+    namespace_failed = await _describe_namespace(client, address, namespace, rpc_timeout)
+    if namespace_failed is not None:
+        detail, fix = namespace_failed
+        return _temporal_failed(where, detail, fix)
+    temporal = result("temporal", "Temporal", "pass", where, "reachable, namespace exists")
+    return [temporal, await _search_attributes(client, address, namespace, rpc_timeout)]
+
+
+async def _describe_namespace(
+    client: Client, address: str, namespace: str, rpc_timeout: timedelta
+) -> tuple[str, str] | None:
+    """None when the namespace exists, else what is wrong and its fix."""
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
     try:
         await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=namespace), timeout=rpc_timeout
         )
     except RPCError as error:
-        absent = error.status == RPCStatusCode.NOT_FOUND
-        return temporal_failed(
-            f"namespace {namespace} does not exist"
-            if absent
-            else f"cannot describe namespace {namespace} ({error.status.name}: {error})",
-            f"create it with `temporal operator namespace create --address {address} "
-            f"--namespace {namespace}`, or set RECAP_TEMPORAL_NAMESPACE to an existing one"
-            if absent
-            else "check that this address is a Temporal frontend and that recap may "
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return (
+                f"namespace {namespace} does not exist",
+                f"create it with `temporal operator namespace create --address {address} "
+                f"--namespace {namespace}`, or set RECAP_TEMPORAL_NAMESPACE to an existing one",
+            )
+        return (
+            f"cannot describe namespace {namespace} ({error.status.name}: {error})",
+            "check that this address is a Temporal frontend and that recap may "
             "describe the namespace",
         )
-    temporal = result("temporal", "Temporal", "pass", where, "reachable, namespace exists")
+    return None
+
+
+async def _search_attributes(
+    client: Client, address: str, namespace: str, rpc_timeout: timedelta
+) -> CheckResult:
+    """recap's search attributes are registered in the namespace, each as Keyword."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.service import RPCError
+
     try:
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace), timeout=rpc_timeout
         )
     except RPCError as error:
-        return [
-            temporal,
-            attributes(
-                "fail",
-                f"cannot list them ({error.status.name}: {error})",
-                "register them as Keyword attributes with your Temporal's tools (Temporal "
-                "Cloud: `tcld namespace search-attributes add`)",
-            ),
-        ]
+        return _attributes(
+            "fail",
+            f"cannot list them ({error.status.name}: {error})",
+            "register them as Keyword attributes with your Temporal's tools (Temporal "
+            "Cloud: `tcld namespace search-attributes add`)",
+        )
     keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     found = {**listed.system_attributes, **listed.custom_attributes}
     missing = [name for name in SEARCH_ATTRIBUTES if name not in found]
     wrong = [name for name in SEARCH_ATTRIBUTES if name in found and found[name] != keyword]
     if not missing and not wrong:
-        return [temporal, attributes("pass", "registered")]
+        return _attributes("pass", "registered")
+    return _attributes(
+        "fail",
+        _attribute_problems(missing, wrong),
+        _attribute_fix(missing, wrong, address, namespace),
+    )
+
+
+def _attribute_problems(missing: list[str], wrong: list[str]) -> str:
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
     if wrong:
         problems.append(f"not Keyword: {', '.join(wrong)}")
+    return "; ".join(problems)
+
+
+def _attribute_fix(missing: list[str], wrong: list[str], address: str, namespace: str) -> str:
+    """The command that registers the missing ones; a namespace of their own for the
+    ones registered with another type, which cannot be changed."""
     create = " ".join(f"--name {name} --type Keyword" for name in missing)
     fix = (
         f"`temporal operator search-attribute create --address {address} --namespace "
@@ -97,4 +134,4 @@ async def check_temporal(settings: Settings, timeout_seconds: float) -> list[Che
             f"{', '.join(wrong)} exist with another type: recap filters on them as Keyword, "
             "so use a namespace where they are Keyword"
         )
-    return [temporal, attributes("fail", "; ".join(problems), fix)]
+    return fix

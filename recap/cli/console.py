@@ -1,0 +1,44 @@
+"""The two consoles every `recap` command prints to (results on stdout, progress and errors
+on stderr), how a command fails or ends, and how it runs one coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def exit_now(code: int) -> NoReturn:
+    # temporalio can abort at interpreter exit (sdk-python#300): flush, then leave at once.
+    from recap.core.tracing import flush_tracing
+
+    flush_tracing()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Fail a command that may have started temporalio: print, then leave at once."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    exit_now(code)
+
+
+def reject(message: str, code: int = 1) -> NoReturn:
+    """Fail a command that never started temporalio: a normal exit, safe in-process."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory())

@@ -1,0 +1,64 @@
+"""The live progress bar of a fan-out workflow (a batch or a clustering run), watched until
+the workflow ends, then its typed failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from recap.cli.console import err, out
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from recap.core.config import Settings
+    from workflows.contracts import SessionFailure
+
+
+class WorkflowProgress(Protocol):
+    """What a fan-out workflow's progress query answers (a batch's or a clustering run's)."""
+
+    @property
+    def failures(self) -> Sequence[SessionFailure]: ...
+
+
+P = TypeVar("P", bound=WorkflowProgress)
+
+
+async def watch_progress(
+    settings: Settings,
+    workflow_id: str,
+    *,
+    read: Callable[[Client, str], Awaitable[P]],
+    show: Callable[[P], tuple[str, int | None, int, str]],
+) -> P:
+    """A live progress bar for a fan-out workflow until it ends, then its typed failures;
+    returns the last progress. `show` turns a progress into the bar's description, total,
+    completed count and counts text."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from recap.jobs.client import batch_is_running, connect
+
+    client = await connect(settings)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("", total=None, counts="")
+        while True:
+            description, total, done, counts = show(await read(client, workflow_id))
+            bar.update(task, description=description, total=total, completed=done, counts=counts)
+            if not await batch_is_running(client, workflow_id):
+                break
+            await asyncio.sleep(1.0)
+    progress = await read(client, workflow_id)
+    for failure in progress.failures:
+        out.print(
+            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
+            highlight=False,
+        )
+    return progress
