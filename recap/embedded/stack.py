@@ -7,28 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from recap.core.config import Settings
-from recap.embedded.errors import EmbeddedStackError, PortInUse
-from recap.embedded.flag_memory import ServerFlagMemory, cpu_signature
 from recap.embedded.model_server import start_llama_server
-from recap.embedded.ports import ensure_port_free, free_port
 from recap.embedded.processes import ManagedProcess
-from recap.embedded.temporal import start_temporal, temporal_binary
-
-# Besides EmbeddedStack, the names tests still import from here (re-exported; import them
-# from the module named above instead).
-__all__ = [
-    "EmbeddedStack",
-    "EmbeddedStackError",
-    "ManagedProcess",
-    "PortInUse",
-    "ServerFlagMemory",
-    "cpu_signature",
-    "ensure_port_free",
-    "free_port",
-    "start_llama_server",
-    "start_temporal",
-    "temporal_binary",
-]
+from recap.embedded.temporal import start_temporal
 
 
 @dataclass

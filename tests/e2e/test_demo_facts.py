@@ -32,7 +32,7 @@ from recap.demo.facts import (
 )
 from recap.demo.generator import SCENARIOS, SampleSession, write_sample_sessions
 from recap.demo.labelled import labelled_sessions
-from recap.embedded.stack import free_port
+from recap.embedded.ports import free_port
 from recap.jobs.client import SessionOutcome
 from recap.llm.schema import (
     CitedEvent,

@@ -15,7 +15,9 @@ from temporalio.client import Client
 
 from recap.core.config import Settings, get_settings
 from recap.core.naming import summary_workflow_id
-from recap.embedded.stack import ManagedProcess, free_port, start_llama_server
+from recap.embedded.model_server import start_llama_server
+from recap.embedded.ports import free_port
+from recap.embedded.processes import ManagedProcess
 from recap.llm.schema import ModelSummary, response_json_schema
 from recap.store.repository import store_for
 from tests.conftest import POSTHOG

@@ -469,7 +469,7 @@ async def test_recap_api_command_serves_the_app(api_stack: ApiStack) -> None:
     import os
     import sys
 
-    from recap.embedded.stack import free_port
+    from recap.embedded.ports import free_port
 
     port = free_port()
     env = {

@@ -39,7 +39,7 @@ from recap.doctor import (
     check_temporal,
     run_doctor,
 )
-from recap.embedded.stack import free_port
+from recap.embedded.ports import free_port
 from recap.store.repository import SummaryStore
 from tests.conftest import CHALK
 from tests.support.model_double import (

@@ -15,18 +15,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from recap.core.config import Settings
-from recap.embedded.stack import (
-    EmbeddedStackError,
-    ManagedProcess,
-    PortInUse,
-    ServerFlagMemory,
-    cpu_signature,
-    ensure_port_free,
-    free_port,
-    start_llama_server,
-    start_temporal,
-    temporal_binary,
-)
+from recap.embedded.errors import EmbeddedStackError, PortInUse
+from recap.embedded.flag_memory import ServerFlagMemory, cpu_signature
+from recap.embedded.model_server import start_llama_server
+from recap.embedded.ports import ensure_port_free, free_port
+from recap.embedded.processes import ManagedProcess
+from recap.embedded.temporal import start_temporal, temporal_binary
 
 
 def test_taken_port_gives_a_clear_error() -> None:

@@ -35,7 +35,7 @@ from recap.api.app import create_app
 from recap.core import metrics
 from recap.core.config import Settings
 from recap.demo.generator import write_sample_sessions
-from recap.embedded.stack import free_port
+from recap.embedded.ports import free_port
 from recap.jobs.client import connect, temporal_runtime
 from recap.llm.client import LLMRateLimited
 from recap.llm.gate import gate

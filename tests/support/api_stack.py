@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from recap.api.app import create_app
 from recap.core.config import Settings, get_settings
 from recap.demo.generator import write_sample_sessions
-from recap.embedded.stack import free_port
+from recap.embedded.ports import free_port
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import store_for
 from tests.support.model_double import ChatServer, chat_server, grounded_reply

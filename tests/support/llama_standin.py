@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,7 +24,9 @@ SAFE = "--no-repack" in ARGS
 
 
 def _die() -> None:
-    os.kill(os.getpid(), signal.SIGILL)
+    # Signal this thread, not the process: with os.kill the handler thread could still send
+    # its 200 before the signal is delivered, and the crash would look like an answer.
+    signal.pthread_kill(threading.get_ident(), signal.SIGILL)
 
 
 def _option(name: str, default: str) -> str:

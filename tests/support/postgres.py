@@ -29,7 +29,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from recap.embedded.stack import free_port
+from recap.embedded.ports import free_port
 
 # Debian keeps the server binaries out of PATH, one directory per major version.
 _DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
