@@ -14,7 +14,12 @@ from recap.api.errors import unavailable
 from recap.api.models import SessionRecording
 from recap.core.config import Settings
 from recap.recording.models import RecordingError, RecordingNotFound
-from recap.services.bootstrap import SourceUnavailable, open_source, posthog_config
+from recap.services.bootstrap import (
+    SourceUnavailable,
+    open_source,
+    posthog_config,
+    source_spec,
+)
 from recap.sources.files import DirectorySource
 from recap.sources.metadata import recording_metadata
 from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogError, RecordingMetadata
@@ -90,8 +95,9 @@ class RecordingCatalog:
             return
         settings = self.settings
         try:
-            if settings.source.startswith("files:"):
-                source = open_source(settings.source, settings)
+            spec = source_spec(settings.source)
+            if not spec.is_posthog:
+                source = open_source(spec, settings)
                 assert isinstance(source, DirectorySource)
                 self._files = source
             else:
