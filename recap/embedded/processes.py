@@ -4,9 +4,13 @@ awaited until they listen or answer, stopped, and described when they die."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import signal
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,23 @@ class ManagedProcess:
         self.log_file.close()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: Linux sends it SIGTERM when its parent dies, even by
+    SIGKILL, so a killed `recap dev`, demo or benchmark leaves no server running."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _parent_death_hook() -> Callable[[], None] | None:
+    # Linux ties the signal to the thread that forked: only the main thread lives as long
+    # as the process, so a child started from any other thread is left alone.
+    if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+        return _die_with_parent
+    return None
+
+
 def spawn(
     name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None
 ) -> ManagedProcess:
@@ -63,6 +84,7 @@ def spawn(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         env=env,
+        preexec_fn=_parent_death_hook(),
     )
     return ManagedProcess(name, process, log_path, log_file)
 

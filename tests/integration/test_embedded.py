@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +187,35 @@ async def test_unreadable_server_args_are_refused(standin: Settings) -> None:
 def test_cpu_signature_names_the_cpu() -> None:
     signature = cpu_signature()
     assert signature and signature == cpu_signature()
+
+
+def test_a_killed_parent_leaves_no_server_behind(tmp_path: Path) -> None:
+    # recap dev, the demo and the benchmarks start servers in their own session; when the
+    # parent is killed (a timeout, kill -9) the servers must not keep running.
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from recap.embedded.processes import spawn\n"
+        "child = spawn('sleeper', [sys.executable, '-c', 'import time; time.sleep(120)'],"
+        f" Path({str(tmp_path)!r}))\n"
+        "print(child.process.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    os.kill(child_pid, 0)  # running
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{child_pid}/stat") as stat:
+            if stat.read().split(") ")[1].startswith("Z"):
+                return  # dead, waiting for init to reap it
+        time.sleep(0.1)
+    os.kill(child_pid, 9)
+    raise AssertionError("the child outlived its killed parent")
