@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import orjson
 
@@ -42,18 +42,67 @@ class SizeMeter:
     def add(self, size: int) -> None:
         self.used += size
         if self.limit is not None and self.used > self.limit:
-            raise DecodedTooLarge(
-                f"the recording decodes to more than {self.limit // (1024 * 1024)} MiB"
-                " (RECAP_TIMELINE__MAX_DECODED_BYTES)"
-            )
+            self.overflow()
+
+    def overflow(self) -> NoReturn:
+        """Raise for bytes that would pass the bound (they are never produced)."""
+        raise DecodedTooLarge(
+            f"the recording decodes to more than {(self.limit or 0) // (1024 * 1024)} MiB"
+            " (RECAP_TIMELINE__MAX_DECODED_BYTES)"
+        )
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+# A field expanded without a meter (an event another source built) is still bounded.
+UNMETERED_FIELD_BYTES: Final = 512 * 1024 * 1024
+_GZIP_WBITS: Final = 31
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes | None:
+    """The gzip stream's bytes, or None as soon as they would pass `limit`: decompression
+    stops there, before the memory is spent (a few KB can expand to gigabytes).
+
+    Like `gzip.decompress`, it reads concatenated members and raises `EOFError` for a stream
+    cut short and `zlib.error` for one that is not gzip."""
+    parts: list[bytes] = []
+    produced = 0
+    while True:
+        inflater = zlib.decompressobj(wbits=_GZIP_WBITS)
+        pending = data
+        while pending and not inflater.eof:
+            chunk = inflater.decompress(pending, limit - produced + 1)
+            produced += len(chunk)
+            if produced > limit:
+                return None
+            parts.append(chunk)
+            pending = inflater.unconsumed_tail
+        if not inflater.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        data = inflater.unused_data
+        if not data.strip(b"\0"):  # gzip allows trailing zero padding
+            return b"".join(parts)
 
 
 def decompress_field(value: Any, meter: SizeMeter | None = None) -> Any:
-    """Expand one posthog-js `gzipToString` value; values that are not strings pass through."""
+    """Expand one posthog-js `gzipToString` value; values that are not strings pass through.
+
+    The expansion stops at what the meter has left (`DecodedTooLarge`)."""
     if not isinstance(value, str):
         return value
+    remaining = meter.remaining if meter is not None else None
+    limit = UNMETERED_FIELD_BYTES if remaining is None else remaining
     try:
-        raw = gzip.decompress(value.encode("latin-1"))
+        raw = gunzip_bounded(value.encode("latin-1"), limit)
+        if raw is None:
+            if meter is not None:
+                meter.overflow()
+            raise DecodedTooLarge(
+                f"a {COMPRESSION_VERSION} field expands to more than"
+                f" {UNMETERED_FIELD_BYTES // (1024 * 1024)} MiB"
+            )
         if meter is not None:
             meter.add(len(raw))
         return orjson.loads(raw)

@@ -91,13 +91,25 @@ def _read_all(path: Path, meter: SizeMeter) -> bytes:
     return raw[3:] if raw.startswith(_UTF8_BOM) else raw
 
 
-def _first_line(path: Path) -> tuple[bytes, bool]:
-    """The first non-blank line (up to a bound) and whether more non-blank text follows."""
+def _lines(handle: IO[bytes], meter: SizeMeter) -> Iterator[bytes]:
+    """The handle's lines, each read no further than the meter has left, so one endless line
+    (a gzip bomb without a newline) fails before it is in memory."""
+    while True:
+        remaining = meter.remaining
+        line = handle.readline(-1 if remaining is None else remaining + 1)
+        if not line:
+            return
+        meter.add(len(line))
+        yield line
+
+
+def _first_line(path: Path, bound: int) -> tuple[bytes, bool]:
+    """The first non-blank line (up to `bound` bytes) and whether more non-blank text follows."""
     try:
         with _open_binary(path) as handle:
-            for line in handle:
+            while line := handle.readline(bound + 1):
                 if line.strip():
-                    if len(line) > _SNIFF_LINE_BYTES:
+                    if len(line) > bound:
                         return b"", True
                     try:
                         rest = handle.read(_PEEK_BYTES)
@@ -109,9 +121,13 @@ def _first_line(path: Path) -> tuple[bytes, bool]:
     return b"", False
 
 
-def _is_jsonl(path: Path) -> bool:
-    """JSONL when the first line is one complete JSON value and more text follows it."""
-    line, more = _first_line(path)
+def _is_jsonl(path: Path, max_decoded_bytes: int | None) -> bool:
+    """JSONL when the first line is one complete JSON value and more text follows it.
+
+    A first line longer than the recording may decode to is not read whole: the file is then
+    read as one document, which stops at the bound."""
+    bound = min(_SNIFF_LINE_BYTES, max_decoded_bytes or _SNIFF_LINE_BYTES)
+    line, more = _first_line(path, bound)
     if not more:
         return False
     line = line.removeprefix(_UTF8_BOM)
@@ -182,8 +198,7 @@ class JsonlEvents:
         collector = _Collector(meter, stats)
         try:
             with _open_binary(self.path) as handle:
-                for line in handle:
-                    meter.add(len(line))
+                for line in _lines(handle, meter):
                     if not line.strip():
                         continue
                     try:
@@ -326,7 +341,7 @@ def load_recording_file(
     raises `InvalidRecording`.
     """
     path = Path(path)
-    if _is_jsonl(path):
+    if _is_jsonl(path, max_decoded_bytes):
         return _jsonl_recording(path, session_id, max_decoded_bytes)
     meter = SizeMeter(max_decoded_bytes)
     raw = _read_all(path, meter)
