@@ -8,6 +8,7 @@ may cost at most the limit plus 64 MiB more.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,17 +16,27 @@ import sys
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from recap.demo.generator import SCENARIOS, write_sample_sessions
 from recap.embedded.ports import free_port
 from recap.recording.decode import DecodedTooLarge, SizeMeter, decompress_field
+from recap.recording.models import InvalidRecording
+from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogSource
+from recap.sources.posthog.errors import PostHogBadResponse
 from recap.store.keys import READ_SCOPE, KeyStore
 from recap.store.repository import store_for
+from tests.support.posthog_double import (
+    Fault,
+    PostHogDouble,
+    posthog_double,
+    served_from_document,
+)
 
 LIMIT = 10 * 1024 * 1024
 SLACK = 64 * 1024 * 1024
@@ -232,3 +243,69 @@ def test_the_api_describes_a_bomb_within_the_bound(
             answer = httpx.get(f"{base}/{bomb}/", headers=headers, timeout=60)
             assert answer.status_code == 404, answer.text  # unreadable, and not in the store
     assert _high_water_mark(pid) - before < LIMIT + SLACK
+
+
+# -- PostHog's answers ------------------------------------------------------------------
+
+
+def _posthog_config(double: PostHogDouble) -> PostHogConfig:
+    return PostHogConfig(
+        host=double.base_url,
+        project_id=double.project_id,
+        api_key=SecretStr(double.api_key),
+        max_decoded_bytes=LIMIT,
+    )
+
+
+def _traced_peak(action: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzipped_snapshot_bomb_from_posthog_stops_at_the_bound() -> None:
+    # httpx inflates each network chunk whole; recap decodes PostHog's bodies itself.
+    with posthog_double() as double:
+        double.add(served_from_document(_events({"node": 1}), BOMB_ID))
+        bomb = _gzip_of_spaces(b"[", EXPANDS_TO_MIB, b"]\n")
+        double.inject(
+            Fault(match="source=", status=200, headers={"Content-Encoding": "gzip"}, body=bomb)
+        )
+        source = PostHogSource(_posthog_config(double))
+
+        def load() -> None:
+            with pytest.raises(InvalidRecording, match="MAX_DECODED_BYTES"):
+                list(source.load(BOMB_ID).events)
+
+        assert _traced_peak(load) < 2 * LIMIT
+
+
+def test_a_gzipped_json_bomb_from_posthog_stops_at_the_bound() -> None:
+    async def describe(config: PostHogConfig) -> None:
+        async with PostHogClient(config) as client:
+            with pytest.raises(PostHogBadResponse, match="too large"):
+                await client.get_recording(BOMB_ID)
+
+    with posthog_double() as double:
+        bomb = _gzip_of_spaces(b'{"id":', EXPANDS_TO_MIB, b'"x"}')
+        double.inject(
+            Fault(match=BOMB_ID, status=200, headers={"Content-Encoding": "gzip"}, body=bomb)
+        )
+        config = _posthog_config(double)
+        assert _traced_peak(lambda: asyncio.run(describe(config))) < 2 * LIMIT
+
+
+def test_gzipped_answers_within_the_bound_read_as_before() -> None:
+    events = _events({"node": 1, "childNodes": []})
+    loaded = []
+    for compress in (False, True):
+        with posthog_double(compress=compress) as double:
+            double.add(served_from_document(events, BOMB_ID))
+            source = PostHogSource(_posthog_config(double))
+            loaded.append([(e.type, e.timestamp, e.data) for e in source.load(BOMB_ID).events])
+            if compress:
+                assert any("gzip" in r.headers.get("accept-encoding", "") for r in double.requests)
+    assert loaded[0] == loaded[1] and len(loaded[0]) == 3

@@ -42,6 +42,7 @@ recorded.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
@@ -354,8 +355,11 @@ class PostHogDouble(ThreadingHTTPServer):
         api_key: str = "phx_double_key_0123456789abcdef",
         project_id: str = "2",
         scopes: frozenset[str] = ALL_SCOPES,
+        compress: bool = False,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        # Like PostHog behind its proxy: gzip every answer a client accepts gzip for.
+        self.compress = compress
         self.api_key = api_key
         self.project_id = project_id
         self.scopes = scopes
@@ -426,6 +430,14 @@ class _Handler(BaseHTTPRequestHandler):
     cut = False  # set by a `Fault(cut=True)` for the answer being written
 
     def _send(self, status: int, payload: bytes, content_type: str, **headers: str) -> None:
+        encoded = any(name.lower().replace("_", "-") == "content-encoding" for name in headers)
+        if (
+            self.server.compress
+            and not encoded
+            and "gzip" in self.headers.get("accept-encoding", "")
+        ):
+            payload = gzip.compress(payload, mtime=0)
+            headers["content_encoding"] = "gzip"
         try:
             self.send_response(status)
             self.send_header("content-type", content_type)
@@ -453,6 +465,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.redirect_to is not None:
             status = fault.status if 300 <= fault.status < 400 else 302
             self._send(status, b"", "text/plain", location=fault.redirect_to)
+            return
+        if isinstance(fault.body, bytes):  # sent as given, e.g. with its own Content-Encoding
+            headers = {k: v for k, v in fault.headers.items() if k.lower() != "content-type"}
+            content_type = fault.headers.get("content-type", "application/json")
+            self._send(fault.status, fault.body, content_type, **headers)
             return
         body = fault.body if fault.body is not None else error_body(fault.status, "injected fault")
         self._json(fault.status, body, **fault.headers)

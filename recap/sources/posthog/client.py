@@ -4,6 +4,7 @@ metadata, for async callers such as the API and the schedule selection."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,8 @@ from recap.sources.posthog.models import (
 from recap.sources.posthog.responses import (
     ERROR_BODY_BYTES,
     MAX_SAME_HOST_REDIRECTS,
+    aread_json_body,
+    error_body_start,
     parse_json,
     same_origin_target,
     status_error,
@@ -69,25 +72,43 @@ class PostHogClient:
         request = self._http.build_request("GET", url, params=list(params))
         for _ in range(MAX_SAME_HOST_REDIRECTS + 1):
             try:
-                response = await self._http.send(request)
+                response = await self._http.send(request, stream=True)
             except httpx.RequestError as exc:
                 raise unreachable_error(self.config, what, exc) from exc
-            if response.is_success:
-                return parse_json(response.content, response, self.config, what)
-            if response.is_redirect:
-                target = same_origin_target(request.url, response.headers, self.config)
-                request = self._http.build_request("GET", target)
-                continue
-            raise status_error(
-                response.status_code,
-                response.headers,
-                response.content[:ERROR_BODY_BYTES],
-                self.config,
-                what=what,
-                missing=missing,
-                scope=scope,
-            )
+            try:
+                if response.is_success:
+                    body = await aread_json_body(response, self.config.max_decoded_bytes, what)
+                    return parse_json(body, response, self.config, what)
+                if response.is_redirect:
+                    target = same_origin_target(request.url, response.headers, self.config)
+                    request = self._http.build_request("GET", target)
+                    continue
+                raise status_error(
+                    response.status_code,
+                    response.headers,
+                    await self._error_body(response),
+                    self.config,
+                    what=what,
+                    missing=missing,
+                    scope=scope,
+                )
+            except httpx.RequestError as exc:
+                raise unreachable_error(self.config, what, exc) from exc
+            finally:
+                await response.aclose()
         raise too_many_redirects(self.config)
+
+    @staticmethod
+    async def _error_body(response: httpx.Response) -> bytes:
+        raw = b""
+        try:
+            async for chunk in response.aiter_raw():
+                raw += chunk
+                if len(raw) >= ERROR_BODY_BYTES:
+                    break
+            return error_body_start([raw], response.headers)
+        except (httpx.RequestError, zlib.error, PostHogBadResponse):
+            return b""  # the status says enough
 
     async def get_recording(self, session_id: str) -> RecordingMetadata:
         doc = await self._get_json(

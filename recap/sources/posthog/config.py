@@ -117,6 +117,8 @@ class PostHogConfig(BaseModel):
         return {
             "Authorization": f"Bearer {self.api_key.get_secret_value()}",
             "User-Agent": "recap (PostHog session summaries)",
+            # What recap decodes itself, bounded (responses.BodyDecoder); never br or zstd.
+            "Accept-Encoding": "gzip, deflate",
         }
 
     def timeout(self) -> httpx.Timeout:

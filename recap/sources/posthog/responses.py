@@ -1,22 +1,27 @@
 """How recap reads PostHog's HTTP answers, the same for the sync source and the async
 client: a status becomes a typed error that tells the user what to check, a redirect is
-followed only on the configured host, and the key never appears in a message."""
+followed only on the configured host, the key never appears in a message, and a compressed
+body stops expanding at the recording's bound."""
 
 from __future__ import annotations
 
 import email.utils
 import math
 import time
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import httpx
 import orjson
 
+from recap.recording.decode import DecodedTooLarge
 from recap.recording.models import RecordingError, RecordingNotFound
 from recap.sources.posthog.config import PostHogConfig
 from recap.sources.posthog.errors import (
     PostHogAuthError,
     PostHogBadRequest,
+    PostHogBadResponse,
     PostHogRateLimited,
     PostHogRedirectRefused,
     PostHogUnavailable,
@@ -161,3 +166,98 @@ def parse_json(body: bytes, response: httpx.Response, config: PostHogConfig, wha
             f"PostHog at {config.host} answered {what} with something that is not JSON"
             f" ({kind[:60]}); check RECAP_POSTHOG_HOST points at PostHog itself"
         ) from None
+
+
+# Bodies are decoded here, not by httpx: httpx inflates each network chunk whole, so a few KB
+# of gzip could become gigabytes before anything counts them. These encodings are the ones
+# recap asks for (`Accept-Encoding` in `PostHogConfig.headers`).
+ACCEPTED_ENCODINGS: Final = "gzip, deflate"
+_PIECE_BYTES: Final = 1024 * 1024
+_UNBOUNDED_JSON_BYTES: Final = 256 * 1024 * 1024
+
+
+class BodyDecoder:
+    """Turns a response's raw bytes into its content, in pieces of at most 1 MiB, and stops
+    with `DecodedTooLarge` once the content passes `limit`."""
+
+    def __init__(self, headers: httpx.Headers, limit: int | None) -> None:
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            self._inflater = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            # wbits 47: a gzip or zlib header, detected (servers label deflate loosely).
+            self._inflater = zlib.decompressobj(wbits=47)
+        else:
+            raise PostHogBadResponse(
+                f"PostHog answered in the {encoding!r} encoding, which recap did not ask for"
+            )
+        self.limit = limit
+        self.produced = 0
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        if self._inflater is None:
+            self._count(len(raw))
+            if raw:
+                yield raw
+            return
+        pending = raw
+        while pending and not self._inflater.eof:
+            piece = self._inflater.decompress(pending, _PIECE_BYTES)
+            self._count(len(piece))
+            if piece:
+                yield piece
+            pending = self._inflater.unconsumed_tail
+
+    def _count(self, size: int) -> None:
+        self.produced += size
+        if self.limit is not None and self.produced > self.limit:
+            raise DecodedTooLarge(
+                f"PostHog's answer decodes to more than {self.limit // (1024 * 1024)} MiB"
+                " (RECAP_TIMELINE__MAX_DECODED_BYTES)"
+            )
+
+
+def decoded_chunks(response: httpx.Response, limit: int | None) -> Iterator[bytes]:
+    """A streamed response's content, bounded by `limit`."""
+    decoder = BodyDecoder(response.headers, limit)
+    for raw in response.iter_raw():
+        yield from decoder.feed(raw)
+
+
+def read_json_body(response: httpx.Response, limit: int | None, what: str) -> bytes:
+    """A streamed JSON answer whole, or `PostHogBadResponse` once it passes `limit`."""
+    return _joined(decoded_chunks(response, limit or _UNBOUNDED_JSON_BYTES), what)
+
+
+async def aread_json_body(response: httpx.Response, limit: int | None, what: str) -> bytes:
+    decoder = BodyDecoder(response.headers, limit or _UNBOUNDED_JSON_BYTES)
+    pieces: list[bytes] = []
+    try:
+        async for raw in response.aiter_raw():
+            pieces.extend(decoder.feed(raw))
+    except DecodedTooLarge as error:
+        raise PostHogBadResponse(f"{_answer_while(what)} is too large: {error}") from None
+    return b"".join(pieces)
+
+
+def error_body_start(raw: Iterable[bytes], headers: httpx.Headers) -> bytes:
+    """The first bytes of an error answer's content, for its message."""
+    decoder = BodyDecoder(headers, None)
+    body = b""
+    for chunk in raw:
+        for piece in decoder.feed(chunk):
+            body += piece
+            if len(body) >= ERROR_BODY_BYTES:
+                return body[:ERROR_BODY_BYTES]
+    return body
+
+
+def _joined(pieces: Iterable[bytes], what: str) -> bytes:
+    try:
+        return b"".join(pieces)
+    except DecodedTooLarge as error:
+        raise PostHogBadResponse(f"{_answer_while(what)} is too large: {error}") from None
+
+
+def _answer_while(what: str) -> str:
+    return f"PostHog's answer while {what}"

@@ -8,6 +8,7 @@ recording is never held in memory.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import orjson
 from recap.recording.decode import DecodedTooLarge, SizeMeter
 from recap.recording.models import EXPORT_VERSION, InvalidRecording, RawEvent, ReadStats, Recording
 from recap.sources.posthog.config import READ_SCOPE, PostHogConfig
-from recap.sources.posthog.errors import PostHogStreamCut, RecordingNotReady
+from recap.sources.posthog.errors import PostHogBadResponse, PostHogStreamCut, RecordingNotReady
 from recap.sources.posthog.models import (
     RecordingMetadata,
     SnapshotSourceRef,
@@ -28,9 +29,11 @@ from recap.sources.posthog.models import (
 )
 from recap.sources.posthog.planning import SnapshotFetch, plan_fetches
 from recap.sources.posthog.responses import (
-    ERROR_BODY_BYTES,
     MAX_SAME_HOST_REDIRECTS,
+    decoded_chunks,
+    error_body_start,
     parse_json,
+    read_json_body,
     same_origin_target,
     status_error,
     too_many_redirects,
@@ -130,13 +133,10 @@ class PostHogSource:
                 raise unreachable_error(self.config, what, exc) from exc
             if response.is_success:
                 return response
+            body = b""
             try:
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= ERROR_BODY_BYTES:
-                        break
-            except httpx.RequestError:
+                body = error_body_start(response.iter_raw(), response.headers)
+            except (httpx.RequestError, zlib.error, PostHogBadResponse):
                 pass  # the status says enough
             finally:
                 response.close()
@@ -166,7 +166,7 @@ class PostHogSource:
     ) -> Any:
         response = self._send(http, url, params, what=what, missing=missing)
         try:
-            body = response.read()
+            body = read_json_body(response, self.config.max_decoded_bytes, what)
         except httpx.RequestError as exc:
             raise PostHogStreamCut(
                 f"PostHog's answer broke off while {what} ({type(exc).__name__}); retry"
@@ -309,7 +309,8 @@ class PostHogSource:
             missing=f"snapshot {fetch.label} of recording {session_id}",
         )
         try:
-            yield from split_lines(response.iter_bytes(), self.config.max_decoded_bytes)
+            limit = self.config.max_decoded_bytes
+            yield from split_lines(decoded_chunks(response, limit), limit)
         except httpx.RequestError as exc:
             raise PostHogStreamCut(
                 f"PostHog's answer broke off mid-stream while {what} ({type(exc).__name__});"
