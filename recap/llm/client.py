@@ -22,6 +22,7 @@ from openai.types.chat.completion_create_params import ResponseFormat
 from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
 
 from recap.core.logging import get_logger
+from recap.llm.transport import BoundedTransport, ModelAnswerTooLarge
 
 log = get_logger(__name__)
 
@@ -173,7 +174,9 @@ class ChatModel:
             api_key=api_key or _PLACEHOLDER_KEY,
             timeout=timeout_seconds,
             max_retries=0,
-            http_client=http_client,
+            # The SDK's own client (its limits and timeouts) with a transport that bounds
+            # every answer; a caller's client (tests) is used as given.
+            http_client=http_client or openai.DefaultAsyncHttpxClient(transport=BoundedTransport()),
         )
 
     @property
@@ -217,6 +220,10 @@ class ChatModel:
                 ) from error
             except openai.APIConnectionError as error:
                 cause = error.__cause__ or error
+                if isinstance(cause, ModelAnswerTooLarge):
+                    raise MalformedModelOutput(
+                        f"{cause}; the model server at {self._where} sent far more than a summary"
+                    ) from error
                 raise LLMUnavailable(
                     f"cannot reach the model server at {self._where} "
                     f"({type(cause).__name__}: {self._redact(str(cause)) or 'no detail'}); "

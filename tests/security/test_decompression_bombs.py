@@ -9,6 +9,7 @@ may cost at most the limit plus 64 MiB more.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import subprocess
@@ -25,12 +26,15 @@ from pydantic import SecretStr
 
 from recap.demo.generator import SCENARIOS, write_sample_sessions
 from recap.embedded.ports import free_port
+from recap.llm.client import ChatModel, MalformedModelOutput
+from recap.llm.transport import MODEL_ANSWER_BYTES
 from recap.recording.decode import DecodedTooLarge, SizeMeter, decompress_field
 from recap.recording.models import InvalidRecording
 from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogSource
 from recap.sources.posthog.errors import PostHogBadResponse
 from recap.store.keys import READ_SCOPE, KeyStore
 from recap.store.repository import store_for
+from tests.support.model_double import Reply, chat_server, completion_body
 from tests.support.posthog_double import (
     Fault,
     PostHogDouble,
@@ -309,3 +313,45 @@ def test_gzipped_answers_within_the_bound_read_as_before() -> None:
             if compress:
                 assert any("gzip" in r.headers.get("accept-encoding", "") for r in double.requests)
     assert loaded[0] == loaded[1] and len(loaded[0]) == 3
+
+
+# -- the model's answers ----------------------------------------------------------------
+
+
+def _chat_model(base_url: str) -> ChatModel:
+    return ChatModel(
+        base_url=base_url,
+        model="served-model",
+        api_key="sk-test",
+        timeout_seconds=30,
+        max_output_tokens=100,
+        temperature=0,
+    )
+
+
+async def _ask(model: ChatModel) -> str:
+    try:
+        answer = await model.complete_json(
+            [{"role": "user", "content": "hi"}], schema_name="s", schema={"type": "object"}
+        )
+        return answer.content
+    finally:
+        await model.close()
+
+
+def test_a_gzipped_bomb_from_the_model_stops_at_the_bound() -> None:
+    bomb = _gzip_of_spaces(b'{"choices":', EXPANDS_TO_MIB, b"[]}")
+    with chat_server(Reply(body=bomb, headers={"Content-Encoding": "gzip"})) as server:
+
+        def ask() -> None:
+            with pytest.raises(MalformedModelOutput, match="more than 16 MiB"):
+                asyncio.run(_ask(_chat_model(server.base_url)))
+
+        assert _traced_peak(ask) < 2 * MODEL_ANSWER_BYTES
+
+
+def test_a_gzipped_answer_within_the_bound_reads_as_before() -> None:
+    body = gzip.compress(json.dumps(completion_body('{"title": "zipped"}')).encode())
+    with chat_server(Reply(body=body, headers={"Content-Encoding": "gzip"})) as server:
+        assert asyncio.run(_ask(_chat_model(server.base_url))) == '{"title": "zipped"}'
+        assert "gzip" in server.requests[-1]["headers"]["accept-encoding"]

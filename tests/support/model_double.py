@@ -108,7 +108,10 @@ class _ChatHandler(BaseHTTPRequestHandler):
         if reply.delay:
             self.server.release.wait(reply.delay)
         body = reply.body if reply.body is not None else completion_body()
-        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        if isinstance(body, bytes):  # sent as given, e.g. with its own Content-Encoding
+            payload = body
+        else:
+            payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         try:
             self.send_response(reply.status)
             self.send_header("content-type", "application/json")
