@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from recap.clustering.models import ErrorCluster
 from recap.llm.client import ChatModel, MalformedModelOutput
+from recap.llm.fence import Fence, neutralize
 from recap.llm.gate import _clean, _words
-from recap.llm.prompts import _neutralize, read_templates
+from recap.llm.prompts import read_templates
 
 PROMPT_NAME = "name_cluster"
 _TEMPLATE_FILES = ("system.md", "user.md", "example_output.json")
@@ -102,20 +103,26 @@ def needs_name(cluster: ErrorCluster, previous: ErrorCluster | None) -> bool:
 
 def _lines(values: list[str]) -> str:
     shown = [_clean(value)[:_SAMPLE_MAX_CHARS] for value in values if value.strip()]
-    return _neutralize("\n".join(f"- {value}" for value in shown) or "- none recorded")
+    return neutralize("\n".join(f"- {value}" for value in shown) or "- none recorded")
 
 
 def build_cluster_messages(
-    cluster: ErrorCluster, *, focus_area: str | None, prompt: ClusterPrompt
+    cluster: ErrorCluster,
+    *,
+    focus_area: str | None,
+    prompt: ClusterPrompt,
+    fence: Fence | None = None,
 ) -> list[dict[str, str]]:
-    """Counts from code, and the untrusted samples and focus area in their own blocks."""
+    """Counts from code, and the untrusted samples and focus area in their own blocks (one
+    random fence per request)."""
+    fence = fence or Fence.new()
     if cluster.failed_ratio is None:
         failed = "unknown (no summaries)"
     else:
         failed = f"{round(cluster.failed_ratio * 100)}%"
     focus_block = (
         "Focus area of the team (say how this cluster relates to it, if it does):\n"
-        f"<untrusted>\n{_neutralize(focus_area.strip())}\n</untrusted>\n"
+        f"{fence.wrap(focus_area.strip())}\n"
         if focus_area and focus_area.strip()
         else ""
     )
@@ -128,6 +135,7 @@ def build_cluster_messages(
         focus_block=focus_block,
         messages=_lines(cluster.sample_messages),
         actions=_lines(cluster.sample_actions),
+        fence=fence.tag,
     )
     return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
 

@@ -14,6 +14,7 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
+from recap.llm.fence import Fence, neutralize
 from recap.timeline.models import ERROR_KINDS, SIGNAL_FLAGS, EventKind, Flag, Timeline
 from recap.timeline.render import format_duration
 
@@ -60,11 +61,6 @@ def load_prompt(name: str = PROMPT_NAME) -> PromptTemplates:
     )
 
 
-def _neutralize(text: str) -> str:
-    # Untrusted text must not be able to close its own <untrusted> block.
-    return text.replace("</untrusted>", "</ untrusted>").replace("<untrusted>", "< untrusted>")
-
-
 def _signals(timeline: Timeline) -> str:
     """Where code found friction and errors, by ref: `rage e12, e40; errors e36`."""
     found: dict[str, list[str]] = {}
@@ -93,15 +89,22 @@ def build_messages(
     focus_area: str | None,
     prompt: PromptTemplates,
     product_context: str | None = None,
+    fence: Fence | None = None,
 ) -> list[dict[str, str]]:
-    """The system and user messages: metadata and signals from code, the timeline, and the
-    untrusted focus area and product context in their own blocks."""
+    """The system and user messages: metadata and signals from code, and the start URL and
+    timeline, the focus area and the product context in untrusted blocks behind one random
+    fence per request."""
     session, stats = timeline.session, timeline.stats
+    fence = fence or Fence.new()
     focus_block = (
-        prompt.focus.substitute(focus_area=_neutralize(focus_area.strip())) if focus_area else ""
+        prompt.focus.substitute(focus_area=neutralize(focus_area.strip()), fence=fence.tag)
+        if focus_area
+        else ""
     )
     context_block = (
-        prompt.context.substitute(product_context=_neutralize(product_context.strip()))
+        prompt.context.substitute(
+            product_context=neutralize(product_context.strip()), fence=fence.tag
+        )
         if product_context and product_context.strip()
         else ""
     )
@@ -115,13 +118,14 @@ def build_messages(
     }
     user = prompt.user.substitute(
         session_id=session.session_id,
-        start_url=session.start_url or "unknown",
+        start_url=neutralize(session.start_url or "unknown"),
         duration=format_duration(session.duration_ms),
         active_seconds=session.active_ms // 1000,
         counts=", ".join(f"{value} {name}" for name, value in counts.items()),
         signals=_signals(timeline),
         context_block=context_block,
         focus_block=focus_block,
-        timeline=_neutralize(rendered),
+        timeline=neutralize(rendered),
+        fence=fence.tag,
     )
     return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
