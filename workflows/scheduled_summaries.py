@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.details import literal
 from workflows.retry_policies import HANDOFF_RETRY, LISTING_RETRY
 
 with workflow.unsafe.imports_passed_through():
@@ -50,7 +51,7 @@ class ScheduledSummariesWorkflow:
                 request.schedule_id, listed.window.start, listed.window.end
             )
             workflow.set_current_details(
-                f"**Starting** a batch of {len(listed.session_ids)} sessions: `{batch_id}`"
+                f"**Starting** a batch of {len(listed.session_ids)} sessions: {literal(batch_id)}"
             )
             # A window's batch that already exists has these sessions: attach, start nothing.
             with suppress(WorkflowAlreadyStartedError):
@@ -87,7 +88,7 @@ class ScheduledSummariesWorkflow:
             summary="record the batch and advance the watermark",
         )
         workflow.set_current_details(
-            f"**Handed** {len(listed.session_ids)} sessions to `{batch_id}`"
+            f"**Handed** {len(listed.session_ids)} sessions to {literal(batch_id)}"
             if batch_id
             else "**Nothing new** since the watermark"
         )

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from workflows.details import literal
 from workflows.retry_policies import MODEL_RETRY, SOURCE_RETRY, STORE_RETRY
 from workflows.search_attributes import SESSION, STATUS, TEAM
 
@@ -43,7 +44,8 @@ class SummarizeSessionWorkflow:
         workflow.upsert_search_attributes(
             [TEAM.value_set(request.team_id), SESSION.value_set(request.session_id)]
         )
-        self._set_status("compiling", f"**Compiling** the timeline of `{request.session_id}`")
+        session = literal(request.session_id)
+        self._set_status("compiling", f"**Compiling** the timeline of {session}")
         try:
             compiled = await workflow.execute_activity_method(
                 SummaryActivities.compile_timeline,
@@ -78,7 +80,7 @@ class SummarizeSessionWorkflow:
                 summary="summarize with the model",
             )
 
-            self._set_status("storing", f"**Storing** summary: {summary.title}")
+            self._set_status("storing", f"**Storing** summary: {literal(summary.title)}")
             stored = await workflow.execute_activity_method(
                 SummaryActivities.store_summary,
                 StoreSummaryInput(team_id=request.team_id, summary=summary),
@@ -87,9 +89,9 @@ class SummarizeSessionWorkflow:
                 summary="store summary",
             )
         except Exception:
-            self._set_status("failed", f"**Failed** to summarize `{request.session_id}`")
+            self._set_status("failed", f"**Failed** to summarize {session}")
             raise
 
         outcome = "succeeded" if summary.summary_outcome.success else "did not succeed"
-        self._set_status("summarized", f"**Summarized**: {summary.title} (user {outcome})")
+        self._set_status("summarized", f"**Summarized**: {literal(summary.title)} (user {outcome})")
         return SummarizeSessionResult(workflow_id=workflow.info().workflow_id, stored=stored)

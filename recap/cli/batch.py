@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 
 from recap.cli.console import err, exit_now, fail, out, reject, run_async
 from recap.cli.options import (
@@ -186,7 +187,8 @@ def _print_progress(workflow_id: str, progress: dict[str, Any]) -> None:
     )
     for failure in progress["failures"]:
         out.print(
-            f"  {failure['session_id']}: {failure['error_type']}: {failure['error']}",
+            f"  {escape(str(failure['session_id']))}: {escape(str(failure['error_type']))}:"
+            f" {escape(str(failure['error']))}",
             highlight=False,
         )
 

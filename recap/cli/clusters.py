@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from recap.cli.console import err, exit_now, fail, out, reject, run_async
 from recap.cli.options import TeamOption, absolute_source, read_session_ids
@@ -202,7 +203,8 @@ def clusters_list(
         title = cluster.title or (cluster.sample_messages[0] if cluster.sample_messages else "")
         table.add_row(
             cluster.cluster_id,
-            title if cluster.title else f"[dim]{title}[/]",
+            # Model and page text: shown as text, never read as Rich markup.
+            Text(title, style="" if cluster.title else "dim"),
             cluster.severity or "",
             cluster.kind.value,
             str(cluster.sessions_affected),
@@ -253,5 +255,6 @@ def similar(
     table = Table("session", "score", "title")
     for match in matches:
         summary = summaries.get(match.session_id)
-        table.add_row(match.session_id, f"{match.score:.2f}", summary.title if summary else "")
+        title = Text(summary.title if summary else "")  # model text, never markup
+        table.add_row(Text(match.session_id), f"{match.score:.2f}", title)
     out.print(table)

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from rich.markup import escape
+
 from recap.cli.console import err, out
 
 if TYPE_CHECKING:
@@ -58,7 +60,8 @@ async def watch_progress(
     progress = await read(client, workflow_id)
     for failure in progress.failures:
         out.print(
-            f"[red]failed[/] {failure.session_id}: {failure.error_type}: {failure.error}",
+            f"[red]failed[/] {escape(failure.session_id)}: {escape(failure.error_type)}:"
+            f" {escape(failure.error)}",
             highlight=False,
         )
     return progress

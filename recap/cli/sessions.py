@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from recap.cli.console import err, exit_now, fail, out, reject, run_async
 from recap.cli.options import FocusOption, SourceOption, TeamOption, absolute_source
@@ -79,7 +80,9 @@ def fetch(
         source = PostHogSource(posthog_config(settings))
         written = call_with_retries(
             lambda: export(source),
-            notice=lambda text: err.print(f"[yellow]{text}[/]", highlight=False, soft_wrap=True),
+            notice=lambda text: err.print(
+                f"[yellow]{escape(text)}[/]", highlight=False, soft_wrap=True
+            ),
             policy=RetryPolicy(attempts=settings.retry_attempts),
         )
         partial.replace(target)  # never leave a half-written recording under the real name
