@@ -83,24 +83,45 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None:
+            # The server delivers no more than a declared length: the number decides.
+            if not declared.isdigit() or int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # A chunked body declares nothing: read it here, up to the limit, before the app sees
+        # it (an app that hits the limit mid-parse would answer 400, not 413).
+        buffered = await self._read_within_limit(receive)
+        if buffered is None:
             await self._refuse(send)
             return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": buffered, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _read_within_limit(self, receive: Receive) -> bytes | None:
+        """The whole streamed body, or None once it passes the limit."""
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
+            if message["type"] != "http.request":
+                return b"".join(chunks)  # the client left; the app sees an empty body
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
+                return None
+            chunks.append(body)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _refuse(self, send: Send) -> None:
         response = JSONResponse(
@@ -112,10 +133,6 @@ class BodyLimit:
             status_code=413,
         )
         await response({"type": "http"}, _no_body, send)
-
-
-class _TooLarge(Exception):
-    """A streamed body passed the limit without declaring its length."""
 
 
 async def _no_body() -> Message:

@@ -7,8 +7,10 @@ Postgres database is ready without a separate step.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -53,6 +55,19 @@ def focus_key(focus_area: str | None) -> str:
     return " ".join((focus_area or "").split()).lower()[:512]
 
 
+def _private_sqlite_file(location: str) -> None:
+    """Creates the SQLite file readable by its owner only (0600) before SQLite would create it
+    under the umask (usually 0644): it holds summaries and API key hashes. SQLite gives its
+    -wal and -shm files the database file's mode."""
+    path_text = location.split("?", 1)[0]
+    if not path_text or path_text == ":memory:":
+        return
+    path = Path(path_text).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):  # an existing database keeps the mode it was given
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _enable_sqlite_wal(dbapi_connection: Any, _: Any) -> None:
     # The worker's activities write from several threads; WAL plus a busy timeout keeps
     # readers and the single writer from failing with "database is locked". The timeout
@@ -82,9 +97,7 @@ class SummaryStore:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         if database_url.startswith("sqlite:///"):
-            Path(database_url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
-                parents=True, exist_ok=True
-            )
+            _private_sqlite_file(database_url.removeprefix("sqlite:///"))
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_wal)
