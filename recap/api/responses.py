@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.datastructures import URL
 
 from recap.api.models import ApiError
 
@@ -33,19 +34,23 @@ def json_response(model: BaseModel, status: int = 200, **options: Any) -> JSONRe
 
 
 def page_links(
-    request: Request, count: int, limit: int, offset: int
+    request: Request, count: int, limit: int, offset: int, public_url: str | None
 ) -> tuple[str | None, str | None]:
     """The `next` and `previous` URLs of a page, as DRF's limit/offset pagination writes
-    them: None at either end, and no `offset` on a link back to the first page."""
+    them: None at either end, and no `offset` on a link back to the first page. They start
+    with RECAP_API_PUBLIC_URL when it is set, never with a Host header the caller chose."""
+    url = request.url
+    if public_url is not None:
+        url = URL(public_url + url.path + (f"?{url.query}" if url.query else ""))
     following = (
-        str(request.url.include_query_params(limit=limit, offset=offset + limit))
+        str(url.include_query_params(limit=limit, offset=offset + limit))
         if offset + limit < count
         else None
     )
     if offset <= 0:
         previous = None
     elif offset - limit <= 0:
-        previous = str(request.url.remove_query_params("offset").include_query_params(limit=limit))
+        previous = str(url.remove_query_params("offset").include_query_params(limit=limit))
     else:
-        previous = str(request.url.include_query_params(limit=limit, offset=offset - limit))
+        previous = str(url.include_query_params(limit=limit, offset=offset - limit))
     return following, previous

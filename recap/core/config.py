@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # `?wait=true` waits at most this long for a batch or a single summary.
     api_wait_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
     api_max_body_bytes: int = Field(default=128 * 1024, ge=1024)
+    # Where callers reach the API (behind a proxy): pagination links start with it instead
+    # of the request's Host header, which a caller controls.
+    api_public_url: str | None = None
     # Per key, as PostHog limits its API: a burst allowance and a sustained one.
     api_rate_burst_per_minute: int = Field(default=480, ge=1)
     api_rate_sustained_per_hour: int = Field(default=4800, ge=1)
@@ -139,6 +142,19 @@ class Settings(BaseSettings):
     llm_max_concurrent_activities: int = Field(default=4, ge=1)
     llm_max_activities_per_second: float | None = Field(default=None, gt=0)
     batch_max_concurrency: int = Field(default=10, ge=1, le=1000)
+
+    @field_validator("api_public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest or any(c in rest for c in "?#@ "):
+            raise ValueError(
+                "RECAP_API_PUBLIC_URL must be an http(s) URL such as https://recap.example.com"
+            )
+        return value
 
     @field_validator("source")
     @classmethod

@@ -1,5 +1,6 @@
-"""Smaller fences (issue 16, finding 10): the SQLite file is private to its owner, and a body
-that hides its size (chunked) is refused as too large, the same as one that declares it."""
+"""Smaller fences (issue 16, finding 10): the SQLite file is private to its owner, a body
+that hides its size (chunked) is refused as too large like one that declares it, and
+pagination links start with RECAP_API_PUBLIC_URL, not with a Host header the caller sent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from recap.clustering.models import ErrorCluster, ErrorKind
 from recap.core.config import Settings
+from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 from tests.support.api_stack import serve
 
@@ -54,3 +57,45 @@ def test_a_chunked_body_over_the_limit_is_413(tmp_path: Path) -> None:
         assert answer.status_code == 413, answer.text
         assert answer.json()["code"] == "request_too_large"
     assert small.status_code == 401  # within the limit, the body reaches auth as before
+
+
+def test_pagination_links_ignore_the_callers_host_header(tmp_path: Path) -> None:
+    from recap.store.keys import READ_SCOPE, KeyStore
+    from recap.store.repository import store_for
+
+    database = f"sqlite:///{tmp_path / 'links.db'}"
+    _, token = KeyStore(store_for(database)).create(team_id="team-a", scopes=[READ_SCOPE])
+    headers = {"Authorization": f"Bearer {token}", "Host": "evil.example"}
+    path = "/api/projects/team-a/session_recordings/error_clusters/?limit=1"
+    links = {}
+    for public in (None, "https://recap.example.com"):
+        settings = Settings(database_url=database, api_public_url=public)
+        ClusterStore(SummaryStore(database)).save_clusters("team-a", [_cluster(1), _cluster(2)])
+        with serve(settings) as url:
+            answer = httpx.get(url + path, headers=headers)
+        assert answer.status_code == 200, answer.text
+        links[public] = answer.json()["next"]
+    assert links[None].startswith("http://evil.example/")  # what a caller's Host gives
+    assert links["https://recap.example.com"] == (
+        "https://recap.example.com/api/projects/team-a/session_recordings/error_clusters/"
+        "?limit=1&offset=1"
+    )
+
+
+def _cluster(number: int) -> ErrorCluster:
+    return ErrorCluster(
+        cluster_id=f"ec_{number:012x}",
+        team_id="team-a",
+        fingerprints=[f"fp{number}"],
+        kind=ErrorKind.CONSOLE,
+        occurrences=1,
+        sessions_affected=1,
+        session_ids=["s1"],
+        failed_ratio=None,
+        first_seen_ms=0,
+        last_seen_ms=0,
+        sample_session_ids=["s1"],
+        sample_messages=["boom"],
+        sample_actions=[],
+        centroid_terms={},
+    )

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from recap.api.deps import StoreDep, TeamReader
+from recap.api.deps import RuntimeDep, TeamReader
 from recap.api.models import PaginatedErrorClusterList
 from recap.api.responses import ERROR_RESPONSES, json_response, page_links
 from recap.store.clusters import ClusterStore
@@ -31,12 +31,13 @@ def router() -> APIRouter:
 async def list_error_clusters(
     request: Request,
     caller: TeamReader,
-    store: StoreDep,
+    state: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JSONResponse:
-    clusters = await asyncio.to_thread(ClusterStore(store).load_clusters, caller.team_id)
-    following, previous = page_links(request, len(clusters), limit, offset)
+    clusters = await asyncio.to_thread(ClusterStore(state.store).load_clusters, caller.team_id)
+    public_url = state.settings.api_public_url
+    following, previous = page_links(request, len(clusters), limit, offset, public_url)
     page = PaginatedErrorClusterList(
         count=len(clusters),
         next=following,

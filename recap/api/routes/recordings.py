@@ -72,7 +72,8 @@ async def list_session_recordings(
         has_summary=has_summary,
         success=None if outcome is None else outcome == "success",
     )
-    following, previous = page_links(request, listing.count, limit, offset)
+    public_url = state.settings.api_public_url
+    following, previous = page_links(request, listing.count, limit, offset, public_url)
     page = PaginatedSessionRecordingList(
         count=listing.count, next=following, previous=previous, results=listing.results
     )
