@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from recap.core import metrics
+from recap.core.logging import get_logger
 from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.recording.models import RecordingError
@@ -20,6 +21,9 @@ from recap.services.bootstrap import SourceUnavailable
 from recap.services.clusters import ClusterMissing
 from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
+
+log = get_logger(__name__)
+INTERNAL_ERROR = "internal_error"
 
 NON_RETRYABLE_TYPES = (
     "recording_not_found",
@@ -76,7 +80,12 @@ def _typed(error: Exception) -> ApplicationError:
         RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid | ClusterMissing,
     ):
         return ApplicationError(str(error), type=error.code, non_retryable=True)
-    return ApplicationError(f"{type(error).__name__}: {error}", type="internal_error")
+    # An unexpected error's text can carry addresses, paths or data: it goes to the worker's
+    # log, and Temporal's history gets only its type.
+    log.error("unexpected activity error", error_type=type(error).__name__, exc_info=error)
+    return ApplicationError(
+        f"unexpected {type(error).__name__} (details in the worker's log)", type=INTERNAL_ERROR
+    )
 
 
 @contextmanager
@@ -84,4 +93,6 @@ def typed_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        raise to_application_error(error) from error
+        failure = to_application_error(error)
+        # An internal error's cause would carry its text into the history after all.
+        raise failure from (None if failure.type == INTERNAL_ERROR else error)

@@ -103,7 +103,7 @@ class RecordingCatalog:
             else:
                 self._posthog = posthog_config(settings)
         except (SourceUnavailable, PostHogError) as error:
-            raise unavailable(f"the recording source cannot be used: {error}") from None
+            raise unavailable("The recording source", error) from None
 
     # -- metadata ------------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class RecordingCatalog:
         except PostHogError as error:
             if error.code == "recording_not_found":
                 return None
-            raise unavailable(f"PostHog cannot describe recording {session_id}: {error}") from None
+            raise unavailable("PostHog", f"describing recording {session_id}: {error}") from None
         except RecordingError:
             # Unreadable in the source (e.g. a corrupt file): known only from the store.
             return None

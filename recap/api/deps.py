@@ -43,7 +43,7 @@ class Runtime:
                 try:
                     self._temporal = await jobs.connect(self.settings)
                 except ConnectionError as error:
-                    raise errors.unavailable(str(error)) from None
+                    raise errors.unavailable("Temporal", error) from None
             return self._temporal
 
 

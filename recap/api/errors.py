@@ -69,8 +69,32 @@ def throttled(retry_after: float) -> ApiProblem:
     )
 
 
-def unavailable(detail: str) -> ApiProblem:
-    return ApiProblem(503, "server_error", "service_unavailable", detail)
+def unavailable(dependency: str, cause: object = None) -> ApiProblem:
+    """503 naming the dependency only: its error (addresses, hosts, paths, a server's own
+    words) goes to the log, never to the caller."""
+    if cause is not None:
+        log.warning("dependency unavailable", dependency=dependency, error=str(cause))
+    return ApiProblem(
+        503, "server_error", "service_unavailable", f"{dependency} is unavailable; try again later"
+    )
+
+
+_FAILURES: dict[str, str] = {
+    "recording_not_found": "Recording {session} was not found in the configured source.",
+    "no_events_or_too_short": "Recording {session} has no events to summarize, or is too short.",
+    "invalid_recording": "Recording {session} could not be read as an rrweb recording.",
+    "source_unavailable": "The recording source is unavailable; try again later.",
+}
+
+
+def failure_message(error_type: str, session_id: str) -> str:
+    """What a caller is told about a session that failed: the error type in words. The
+    failure's own text (paths, hosts, a model server's words) stays in the workflow's history
+    and the worker's log, where operators read it."""
+    template = _FAILURES.get(
+        error_type, "The summary of {session} failed ({error_type}); see the operator's logs."
+    )
+    return template.format(session=session_id, error_type=error_type)
 
 
 def body(type_: str, code: str, detail: str, attr: str | None = None) -> dict[str, Any]:

@@ -82,6 +82,8 @@ async def test_wait_returns_summaries_and_typed_errors(
         assert summary["key_actions"], summary  # the grounded refs survived the gate
     assert results["missing-session-1"]["error"] == "recording_not_found"
     assert "missing-session-1" in results["missing-session-1"]["error_message"]
+    # The type in words: the server's recordings path stays out of the answer (issue 16, #9).
+    assert str(api_stack.recordings) not in json.dumps(results)
     assert results[TOO_SHORT]["error"] == "no_events_or_too_short"
 
 

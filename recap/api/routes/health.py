@@ -14,8 +14,11 @@ from recap.api.errors import ApiProblem
 from recap.api.models import Check, Health, Readiness
 from recap.api.responses import ERROR_RESPONSES, json_response
 from recap.core import metrics
+from recap.core.logging import get_logger
 from recap.jobs import client as jobs
 from recap.store.repository import SummaryStore
+
+log = get_logger(__name__)
 
 
 def router() -> APIRouter:
@@ -43,12 +46,15 @@ async def readyz(state: RuntimeDep) -> JSONResponse:
     try:
         await asyncio.wait_for(asyncio.to_thread(_ping_database, state.store), 5)
     except Exception as error:
-        checks["database"] = Check(ok=False, detail=type(error).__name__)
+        checks["database"] = Check(ok=False, detail="unavailable")
+        log.warning("readiness: database", error=repr(error))
     try:
         await asyncio.wait_for(jobs.check_temporal(await state.temporal()), 6)
     except Exception as error:
-        detail = error.detail if isinstance(error, ApiProblem) else type(error).__name__
-        checks["temporal"] = Check(ok=False, detail=detail)
+        # Unauthenticated: no address or server text, only that it failed (the log has more).
+        checks["temporal"] = Check(ok=False, detail="unavailable")
+        if not isinstance(error, ApiProblem):
+            log.warning("readiness: temporal", error=repr(error))
     ready = all(check.ok for check in checks.values())
     readiness = Readiness(status="ok" if ready else "unavailable", checks=checks)
     return json_response(readiness, 200 if ready else 503)

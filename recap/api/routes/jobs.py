@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from recap.api.deps import KeyReader, RuntimeDep
-from recap.api.errors import not_found
+from recap.api.errors import failure_message, not_found
 from recap.api.models import JobStatus
 from recap.api.responses import ERROR_RESPONSES, json_response
 from recap.core.naming import job_team
@@ -34,6 +34,8 @@ async def job_status(workflow_id: str, caller: KeyReader, state: RuntimeDep) -> 
     if found is None:
         raise not_found()
     kind, progress = found
+    for failure in progress.failures:  # the type in words; the text stays with operators
+        failure.error = failure_message(failure.error_type, failure.session_id)
     return json_response(
         JobStatus(workflow_id=workflow_id, kind=kind, status=progress.status, progress=progress)
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from recap.api.deps import RuntimeDep, TeamReader, TeamWriter, path_session_id
-from recap.api.errors import ApiProblem, not_found
+from recap.api.errors import ApiProblem, failure_message, not_found
 from recap.api.models import (
     PaginatedSessionRecordingList,
     SessionRecording,
@@ -131,11 +131,11 @@ async def summarize_session_recording(
         if outcome.error_type == "recording_not_found":
             raise not_found(f"Recording {session_id} not found in the configured source.")
         if outcome.error_type == "no_events_or_too_short":
-            raise ApiProblem(400, "validation_error", "no_events_or_too_short", outcome.error or "")
+            detail = failure_message(outcome.error_type, session_id)
+            raise ApiProblem(400, "validation_error", "no_events_or_too_short", detail)
         if outcome.error_type is not None:
-            raise ApiProblem(
-                502, "server_error", "summary_failed", f"{outcome.error_type}: {outcome.error}"
-            )
+            detail = failure_message(outcome.error_type, session_id)
+            raise ApiProblem(502, "server_error", "summary_failed", detail)
     recording = await state.catalog.recording(caller.team_id, session_id, with_summary=True)
     assert recording is not None
     if focus_area:

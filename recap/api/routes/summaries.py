@@ -67,9 +67,7 @@ async def create_session_summaries_individually(
             max_concurrency=None,
         )
     except Exception as error:
-        raise errors.unavailable(
-            f"Temporal did not start the batch ({type(error).__name__}); try again"
-        ) from None
+        raise errors.unavailable("Temporal", f"starting a batch: {error!r}") from None
     log.info(
         "batch started",
         team_id=caller.team_id,
@@ -113,7 +111,7 @@ def _batch_results(
     for session_id in dict.fromkeys(request.session_ids):
         failure = failures.get(session_id)
         if failure is not None:
-            results[session_id] = _summary_error(failure.error_type, failure.error)
+            results[session_id] = _summary_error(failure.error_type, session_id)
             continue
         stored = state.store.get_summary(
             team_id=caller.team_id, session_id=session_id, focus_area=request.focus_area
@@ -129,8 +127,9 @@ def _batch_results(
     return results, pending
 
 
-def _summary_error(error_type: str, message: str) -> SummaryError:
+def _summary_error(error_type: str, session_id: str) -> SummaryError:
     """PostHog's two named errors as they are; any other failure as `summary_failed`."""
+    message = errors.failure_message(error_type, session_id)
     if error_type in ("recording_not_found", "no_events_or_too_short"):
         return SummaryError(error=error_type, error_message=message)
-    return SummaryError(error="summary_failed", error_message=f"{error_type}: {message}")
+    return SummaryError(error="summary_failed", error_message=message)
