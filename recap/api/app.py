@@ -74,5 +74,11 @@ def _runtime(settings: Settings) -> Runtime:
                 sustained_per_hour=settings.api_rate_sustained_per_hour,
             )
         ),
+        auth_failures=RateLimiter(
+            RateLimits(
+                burst_per_minute=settings.api_auth_failures_per_minute,
+                sustained_per_hour=settings.api_auth_failures_per_hour,
+            )
+        ),
         catalog=RecordingCatalog(settings, store),
     )

@@ -31,6 +31,8 @@ class Runtime:
     store: SummaryStore
     keys: KeyStore
     limiter: RateLimiter
+    # Failed authentications, per client address: guessing keys costs time.
+    auth_failures: RateLimiter
     catalog: RecordingCatalog
     _temporal: jobs.TemporalClient | None = None
     _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -70,12 +72,20 @@ bearer = HTTPBearer(auto_error=False, description="a recap key: `recap keys crea
 async def _authenticated(
     request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> ApiKey:
-    """The live key of the request, counted against its rate limit."""
+    """The live key of the request, counted against its rate limit. An address that failed
+    too often is answered 429 before any key it sends is looked at."""
     if credentials is None or not credentials.credentials:
         raise errors.unauthenticated("Authentication credentials were not provided.")
     state = runtime(request)
+    address = request.client.host if request.client else "unknown"
+    blocked = state.auth_failures.waiting(address)
+    if blocked is not None:
+        raise errors.throttled(blocked)
     key = await asyncio.to_thread(state.keys.authenticate, credentials.credentials)
     if key is None:
+        wait = state.auth_failures.check(address)
+        if wait is not None:
+            raise errors.throttled(wait)
         raise errors.unauthenticated("Invalid API key.")
     wait = state.limiter.check(key.id)
     if wait is not None:

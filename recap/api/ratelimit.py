@@ -82,6 +82,21 @@ class RateLimiter:
             # Float noise must not turn an exact 2.0 s into 3 s.
             return float(max(1, math.ceil(wait - _EPSILON)))
 
+    def waiting(self, key: str) -> float | None:
+        """Like `check`, without taking a request: the seconds `key` must wait, or None."""
+        with self._lock:
+            buckets = self._buckets.get(key)
+            if buckets is None:
+                return None
+            self._refill(buckets, self._clock())
+            if buckets.burst >= 1 - _EPSILON and buckets.sustained >= 1 - _EPSILON:
+                return None
+            wait = max(
+                (1 - buckets.burst) / self._burst_rate,
+                (1 - buckets.sustained) / self._sustained_rate,
+            )
+            return float(max(1, math.ceil(wait - _EPSILON)))
+
     def _refill(self, buckets: _Buckets, now: float) -> None:
         elapsed = max(0.0, now - buckets.updated)
         buckets.burst = min(

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # Per key, as PostHog limits its API: a burst allowance and a sustained one.
     api_rate_burst_per_minute: int = Field(default=480, ge=1)
     api_rate_sustained_per_hour: int = Field(default=4800, ge=1)
+    # Failed authentications per client address; past them the address gets 429, keys unread.
+    api_auth_failures_per_minute: int = Field(default=10, ge=1)
+    api_auth_failures_per_hour: int = Field(default=100, ge=1)
     # The recording listing reads at most this many recordings from the source.
     api_list_scan_limit: int = Field(default=10_000, ge=1)
 
