@@ -50,6 +50,10 @@ class SummarizeRecordingRequest(BaseModel):
         max_length=MAX_FOCUS_AREA,
         description="Optional focus area for the summarization",
     )
+    force: bool = Field(
+        default=False,
+        description="Summarize again even if a summary for this focus area and prompt exists",
+    )
 
 
 SummaryErrorType = Literal["recording_not_found", "no_events_or_too_short", "summary_failed"]

@@ -131,6 +131,22 @@ async def test_summarize_one_recording(api_stack: ApiStack) -> None:
     _is_error(missing, 404, "not_found")
 
 
+async def test_summarize_reuses_a_stored_summary_unless_forced(api_stack: ApiStack) -> None:
+    # Model spend (issue 16, finding 7): asking again costs no model call, unless forced.
+    session_id = api_stack.session_ids[3]
+    url = f"{api_stack.url}{A}/session_recordings/{session_id}/summarize/"
+    async with httpx.AsyncClient(headers=api_stack.headers(), timeout=180) as http:
+        first = await http.post(url, json={})
+        calls = len(api_stack.model.requests)
+        again = await http.post(url, json={})
+        reused = len(api_stack.model.requests)
+        forced = await http.post(url, json={"force": True})
+    assert first.status_code == again.status_code == forced.status_code == 200
+    assert reused == calls
+    assert len(api_stack.model.requests) == calls + 1
+    assert again.json()["summary"] == first.json()["summary"]
+
+
 async def test_list_pages_with_links_and_filters(
     api_stack: ApiStack, summarized: dict[str, Any]
 ) -> None:

@@ -116,6 +116,8 @@ async def summarize_session_recording(
             session_ids=[session_id],
             focus_area=focus_area,
             source=state.settings.source,
+            # A stored summary for this focus area and prompt is reused: a model call costs.
+            force=body.force if body else False,
         )
     )
     workflow_id = summary_workflow_id(caller.team_id, session_id, focus_area)
