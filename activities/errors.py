@@ -35,6 +35,7 @@ NON_RETRYABLE_TYPES = (
     "invalid_recording",
     "no_events_or_too_short",
     "source_unavailable",
+    "source_not_allowed",
     "timeline_missing",
     "summary_invalid",
     "llm_auth",

@@ -26,6 +26,11 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="recap-tests-"))
 os.environ["RECAP_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ["RECAP_DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'data' / 'recap.db'}"
 os.environ["RECAP_LOG_FORMAT"] = "console"
+# Workflows in tests name their sources (temporary directories, the real recordings, the
+# PostHog double): the workers may read those, and only those.
+os.environ["RECAP_ALLOWED_SOURCES"] = ",".join(
+    ["posthog", f"files:{tempfile.gettempdir()}", f"files:{RECORDINGS}"]
+)
 for _name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_SOURCE", "RECAP_TEAM_ID"):
     os.environ.pop(_name, None)
 get_settings.cache_clear()

@@ -45,11 +45,14 @@ async def run_demo(
     with err.status(f"starting {starting}…"):
         await stack.start()
     stop = asyncio.Event()
-    worker_task = asyncio.create_task(run_worker(settings, stop))
+    recordings = settings.data_dir / "demo" / "recordings"
+    # The demo's worker reads the sample sessions it names, whatever RECAP_SOURCE says.
+    allowed = ",".join(filter(None, [settings.allowed_sources, f"files:{recordings.resolve()}"]))
+    worker_settings = settings.model_copy(update={"allowed_sources": allowed})
+    worker_task = asyncio.create_task(run_worker(worker_settings, stop))
     api_task: asyncio.Task[None] | None = None
     demo_key: tuple[str, str] | None = None
     try:
-        recordings = settings.data_dir / "demo" / "recordings"
         samples = write_sample_sessions(recordings)
         out.print(f"[bold]recap demo[/] — {len(samples)} sample sessions in {recordings}")
         for sample in samples:

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     llm_schema_limits: bool | None = None
 
     source: str = "files:./recordings"
+    # What else a workflow's input may name as its source (comma-separated `posthog` or
+    # `files:DIR`, subfolders included). The worker reads nothing outside it and RECAP_SOURCE.
+    allowed_sources: str = ""
     posthog_host: str = "https://us.posthog.com"
     posthog_project_id: str | None = None
     posthog_api_key: SecretStr | None = None

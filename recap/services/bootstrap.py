@@ -25,6 +25,12 @@ class SourceUnavailable(Exception):
     code = "source_unavailable"
 
 
+class SourceNotAllowed(SourceUnavailable):
+    """A request named a source the worker is not configured to read."""
+
+    code = "source_not_allowed"
+
+
 def summary_store(settings: Settings) -> SummaryStore:
     """The process's one store for the configured database."""
     return store_for(settings.resolved_database_url)
@@ -89,13 +95,36 @@ class SourceOpener(Protocol):
     ) -> SnapshotSource: ...
 
 
+def allowed_source(settings: Settings, text: str | None) -> SourceSpec:
+    """The source a request names, if the worker may read it: RECAP_SOURCE, or one in
+    RECAP_ALLOWED_SOURCES (a directory with its subfolders). Anyone who can start a workflow
+    names its source, so anything else is `SourceNotAllowed`, never read."""
+    spec = source_spec(text or settings.source)
+    for allowed_text in (settings.source, *settings.allowed_sources.split(",")):
+        if not allowed_text.strip():
+            continue
+        allowed = source_spec(allowed_text.strip())
+        if allowed.is_posthog and spec.is_posthog:
+            return spec
+        if allowed.directory is not None and spec.directory is not None:
+            inside = spec.directory.resolve()
+            if (
+                inside == allowed.directory.resolve()
+                or allowed.directory.resolve() in inside.parents
+            ):
+                return spec
+    raise SourceNotAllowed(
+        f"this worker does not read {text!r}: only RECAP_SOURCE and RECAP_ALLOWED_SOURCES"
+    )
+
+
 def source_opener(settings: Settings) -> SourceOpener:
     """What activities open recordings with: a request names its source, or leaves it to
-    the worker's RECAP_SOURCE."""
+    the worker's RECAP_SOURCE; a source the worker may not read is refused."""
 
     def open_named(
         spec: str | None = None, *, progress: ProgressHook | None = None
     ) -> SnapshotSource:
-        return open_source(spec or settings.source, settings, progress=progress)
+        return open_source(allowed_source(settings, spec), settings, progress=progress)
 
     return open_named

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from recap.core.config import Settings
 from recap.recording.models import RawEvent
-from recap.services.bootstrap import SourceUnavailable
+from recap.services.bootstrap import SourceUnavailable, allowed_source
 from recap.services.bootstrap import posthog_config as settings_posthog_config
 from recap.services.scheduled_run import (
     EndedRecording,
@@ -198,9 +198,8 @@ async def recordings_for_run(
     )
     window = RecordingWindow(start=start, end=max(start, end))
     try:
-        ended = await list_ended_recordings(
-            request.source or settings.source, window, request.filters, settings
-        )
+        source = str(allowed_source(settings, request.source))
+        ended = await list_ended_recordings(source, window, request.filters, settings)
     except (ValueError, FileNotFoundError) as error:
         raise SourceUnavailable(str(error)) from error
     handed = watermarks.already_handed(request.schedule_id, (r.session_id for r in ended))
