@@ -8,13 +8,14 @@ answer a few KB that expand to gigabytes. A model's answer is a few KB of JSON; 
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Final
 
 import httpx2
 
+from recap.recording.decode import GZIP_OR_ZLIB_WBITS, BoundedInflater, DecodedTooLarge
+
 MODEL_ANSWER_BYTES: Final = 16 * 1024 * 1024
-_PIECE_BYTES: Final = 256 * 1024
 _DROPPED_HEADERS: Final = frozenset({b"content-encoding", b"content-length"})
 
 
@@ -26,35 +27,32 @@ class _BoundedAnswer(httpx2.AsyncByteStream):
     def __init__(self, raw: httpx2.AsyncByteStream, encoding: str, limit: int) -> None:
         self._raw = raw
         self._limit = limit
-        # wbits 47: a gzip or zlib header, detected (servers label deflate loosely).
-        self._inflater = zlib.decompressobj(wbits=47) if encoding else None
+        self._inflater = (
+            BoundedInflater(limit, wbits=GZIP_OR_ZLIB_WBITS, what="the model's answer")
+            if encoding
+            else None
+        )
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         produced = 0
         async for chunk in self._raw:
-            for piece in self._decoded(chunk):
-                produced += len(piece)
+            if self._inflater is None:
+                produced += len(chunk)
                 if produced > self._limit:
                     raise ModelAnswerTooLarge(
                         f"the model's answer decodes to more than"
                         f" {self._limit // (1024 * 1024)} MiB"
                     )
-                yield piece
-
-    def _decoded(self, chunk: bytes) -> Iterator[bytes]:
-        """The chunk's content piece by piece, so the caller can stop between pieces."""
-        if self._inflater is None:
-            yield chunk
-            return
-        pending = chunk
-        while pending and not self._inflater.eof:
+                yield chunk
+                continue
             try:
-                piece = self._inflater.decompress(pending, _PIECE_BYTES)
+                for piece in self._inflater.feed(chunk):
+                    yield piece
+            except DecodedTooLarge as error:
+                raise ModelAnswerTooLarge(str(error)) from None
             except zlib.error as error:
                 message = f"the model's answer is not valid gzip: {error}"
                 raise httpx2.DecodingError(message) from None
-            yield piece
-            pending = self._inflater.unconsumed_tail
 
     async def aclose(self) -> None:
         await self._raw.aclose()

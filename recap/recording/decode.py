@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from collections.abc import Iterator
 from typing import Any, Final, NoReturn
 
 import orjson
@@ -58,29 +59,76 @@ class SizeMeter:
 
 # A field expanded without a meter (an event another source built) is still bounded.
 UNMETERED_FIELD_BYTES: Final = 512 * 1024 * 1024
-_GZIP_WBITS: Final = 31
+GZIP_WBITS: Final = 31
+# A gzip or a zlib header, detected: HTTP servers label deflate loosely.
+GZIP_OR_ZLIB_WBITS: Final = 47
+_PIECE_BYTES: Final = 1024 * 1024
+_MIB: Final = 1024 * 1024
+
+
+class BoundedInflater:
+    """Compressed bytes in, their content out in pieces of at most 1 MiB, stopping with
+    `DecodedTooLarge` as soon as the content would pass `limit`: a few KB can expand to
+    gigabytes, so the memory is never spent. Recording fields, PostHog's answers and model
+    answers all inflate through it."""
+
+    def __init__(
+        self,
+        limit: int | None,
+        *,
+        wbits: int = GZIP_WBITS,
+        what: str = "the data",
+        bound: str | None = None,
+    ) -> None:
+        self._inflater = zlib.decompressobj(wbits=wbits)
+        self.limit = limit
+        self.produced = 0
+        self._what = what
+        self._bound = bound
+
+    @property
+    def eof(self) -> bool:
+        return self._inflater.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inflater.unused_data
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        pending = data
+        while pending and not self._inflater.eof:
+            room = (
+                _PIECE_BYTES
+                if self.limit is None
+                else min(_PIECE_BYTES, self.limit - self.produced + 1)
+            )
+            piece = self._inflater.decompress(pending, room)
+            self.produced += len(piece)
+            if self.limit is not None and self.produced > self.limit:
+                bound = f" ({self._bound})" if self._bound else ""
+                raise DecodedTooLarge(
+                    f"{self._what} decodes to more than {self.limit // _MIB} MiB{bound}"
+                )
+            yield piece
+            pending = self._inflater.unconsumed_tail
 
 
 def gunzip_bounded(data: bytes, limit: int) -> bytes | None:
-    """The gzip stream's bytes, or None as soon as they would pass `limit`: decompression
-    stops there, before the memory is spent (a few KB can expand to gigabytes).
+    """The gzip stream's bytes, or None as soon as they would pass `limit`.
 
     Like `gzip.decompress`, it reads concatenated members and raises `EOFError` for a stream
     cut short and `zlib.error` for one that is not gzip."""
     parts: list[bytes] = []
     produced = 0
     while True:
-        inflater = zlib.decompressobj(wbits=_GZIP_WBITS)
-        pending = data
-        while pending and not inflater.eof:
-            chunk = inflater.decompress(pending, limit - produced + 1)
-            produced += len(chunk)
-            if produced > limit:
-                return None
-            parts.append(chunk)
-            pending = inflater.unconsumed_tail
+        inflater = BoundedInflater(limit - produced)
+        try:
+            parts.extend(inflater.feed(data))
+        except DecodedTooLarge:
+            return None
         if not inflater.eof:
             raise EOFError("compressed data ended before the end-of-stream marker")
+        produced += inflater.produced
         data = inflater.unused_data
         if not data.strip(b"\0"):  # gzip allows trailing zero padding
             return b"".join(parts)

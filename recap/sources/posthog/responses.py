@@ -8,14 +8,13 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import httpx
 import orjson
 
-from recap.recording.decode import DecodedTooLarge
+from recap.recording.decode import GZIP_OR_ZLIB_WBITS, BoundedInflater, DecodedTooLarge
 from recap.recording.models import RecordingError, RecordingNotFound
 from recap.sources.posthog.config import PostHogConfig
 from recap.sources.posthog.errors import (
@@ -172,7 +171,6 @@ def parse_json(body: bytes, response: httpx.Response, config: PostHogConfig, wha
 # of gzip could become gigabytes before anything counts them. These encodings are the ones
 # recap asks for (`Accept-Encoding` in `PostHogConfig.headers`).
 ACCEPTED_ENCODINGS: Final = "gzip, deflate"
-_PIECE_BYTES: Final = 1024 * 1024
 _UNBOUNDED_JSON_BYTES: Final = 256 * 1024 * 1024
 
 
@@ -185,8 +183,12 @@ class BodyDecoder:
         if encoding in ("", "identity"):
             self._inflater = None
         elif encoding in ("gzip", "x-gzip", "deflate"):
-            # wbits 47: a gzip or zlib header, detected (servers label deflate loosely).
-            self._inflater = zlib.decompressobj(wbits=47)
+            self._inflater = BoundedInflater(
+                limit,
+                wbits=GZIP_OR_ZLIB_WBITS,
+                what="PostHog's answer",
+                bound="RECAP_TIMELINE__MAX_DECODED_BYTES",
+            )
         else:
             raise PostHogBadResponse(
                 f"PostHog answered in the {encoding!r} encoding, which recap did not ask for"
@@ -195,26 +197,17 @@ class BodyDecoder:
         self.produced = 0
 
     def feed(self, raw: bytes) -> Iterator[bytes]:
-        if self._inflater is None:
-            self._count(len(raw))
-            if raw:
-                yield raw
+        if self._inflater is not None:
+            yield from self._inflater.feed(raw)
             return
-        pending = raw
-        while pending and not self._inflater.eof:
-            piece = self._inflater.decompress(pending, _PIECE_BYTES)
-            self._count(len(piece))
-            if piece:
-                yield piece
-            pending = self._inflater.unconsumed_tail
-
-    def _count(self, size: int) -> None:
-        self.produced += size
+        self.produced += len(raw)
         if self.limit is not None and self.produced > self.limit:
             raise DecodedTooLarge(
                 f"PostHog's answer decodes to more than {self.limit // (1024 * 1024)} MiB"
                 " (RECAP_TIMELINE__MAX_DECODED_BYTES)"
             )
+        if raw:
+            yield raw
 
 
 def decoded_chunks(response: httpx.Response, limit: int | None) -> Iterator[bytes]:
