@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from recap.clustering.models import ErrorCluster, ErrorKind
 from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
+from tests.support.store_samples import cluster
 from workflows.details import literal
 
 LINK = "TypeError [link=https://evil.example/fix]see fix[/link]"
@@ -20,31 +20,11 @@ CLOSER = "Checkout [/b] breaks"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cluster(number: int, *, title: str | None, message: str) -> ErrorCluster:
-    return ErrorCluster(
-        cluster_id=f"ec_{number:012x}",
-        team_id="team-a",
-        fingerprints=[f"fp{number}"],
-        title=title,
-        kind=ErrorKind.CONSOLE,
-        occurrences=3,
-        sessions_affected=2,
-        session_ids=["s1", "s2"],
-        failed_ratio=0.5,
-        first_seen_ms=0,
-        last_seen_ms=10,
-        sample_session_ids=["s1"],
-        sample_messages=[message],
-        sample_actions=[],
-        centroid_terms={},
-    )
-
-
 def test_clusters_list_prints_page_and_model_text_as_text(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'markup.db'}"
     ClusterStore(SummaryStore(url)).save_clusters(
         "team-a",
-        [_cluster(1, title=None, message=LINK), _cluster(2, title=CLOSER, message="x")],
+        [cluster(1, title=None, message=LINK), cluster(2, title=CLOSER, message="x")],
     )
     listed = subprocess.run(
         [sys.executable, "-m", "recap.cli", "clusters", "list", "--team", "team-a"],

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 
-from recap.clustering.models import ErrorCluster, ErrorKind
 from recap.core.config import Settings
 from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 from tests.support.api_stack import serve
+from tests.support.store_samples import cluster
 
 BATCH = "create_session_summaries_individually"
 
@@ -70,7 +70,7 @@ def test_pagination_links_ignore_the_callers_host_header(tmp_path: Path) -> None
     links = {}
     for public in (None, "https://recap.example.com"):
         settings = Settings(database_url=database, api_public_url=public)
-        ClusterStore(SummaryStore(database)).save_clusters("team-a", [_cluster(1), _cluster(2)])
+        ClusterStore(SummaryStore(database)).save_clusters("team-a", [cluster(1), cluster(2)])
         with serve(settings) as url:
             answer = httpx.get(url + path, headers=headers)
         assert answer.status_code == 200, answer.text
@@ -79,23 +79,4 @@ def test_pagination_links_ignore_the_callers_host_header(tmp_path: Path) -> None
     assert links["https://recap.example.com"] == (
         "https://recap.example.com/api/projects/team-a/session_recordings/error_clusters/"
         "?limit=1&offset=1"
-    )
-
-
-def _cluster(number: int) -> ErrorCluster:
-    return ErrorCluster(
-        cluster_id=f"ec_{number:012x}",
-        team_id="team-a",
-        fingerprints=[f"fp{number}"],
-        kind=ErrorKind.CONSOLE,
-        occurrences=1,
-        sessions_affected=1,
-        session_ids=["s1"],
-        failed_ratio=None,
-        first_seen_ms=0,
-        last_seen_ms=0,
-        sample_session_ids=["s1"],
-        sample_messages=["boom"],
-        sample_actions=[],
-        centroid_terms={},
     )

@@ -1,8 +1,8 @@
-"""Small summaries, timelines and error occurrences for the store tests."""
+"""Small summaries, timelines, error occurrences and clusters for the store tests."""
 
 from __future__ import annotations
 
-from recap.clustering import ErrorKind, ErrorOccurrence
+from recap.clustering import ErrorCluster, ErrorKind, ErrorOccurrence
 from recap.llm.schema import GateReport, RunMetadata, SessionSummary, SummaryOutcome
 from recap.timeline.models import SessionInfo, Timeline, TimelineStats
 
@@ -72,3 +72,24 @@ def occurrences(sessions: range) -> list[ErrorOccurrence]:
                 )
             )
     return found
+
+
+def cluster(number: int, *, title: str | None = None, message: str = "boom") -> ErrorCluster:
+    """A stored console-error cluster of team-a, two sessions affected."""
+    return ErrorCluster(
+        cluster_id=f"ec_{number:012x}",
+        team_id="team-a",
+        fingerprints=[f"fp{number}"],
+        title=title,
+        kind=ErrorKind.CONSOLE,
+        occurrences=3,
+        sessions_affected=2,
+        session_ids=["s1", "s2"],
+        failed_ratio=0.5,
+        first_seen_ms=0,
+        last_seen_ms=10,
+        sample_session_ids=["s1"],
+        sample_messages=[message],
+        sample_actions=[],
+        centroid_terms={},
+    )
