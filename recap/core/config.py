@@ -59,6 +59,14 @@ class Settings(BaseSettings):
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    # A secured cluster or Temporal Cloud: TLS (implied by a CA or client certificate),
+    # mTLS with a client certificate and key, and/or an API key sent as a bearer token.
+    temporal_tls: bool = False
+    temporal_tls_server_ca_path: Path | None = None
+    temporal_tls_cert_path: Path | None = None
+    temporal_tls_key_path: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
     task_queue: str = "recap"
 
     database_url: str | None = None
@@ -79,6 +87,13 @@ class Settings(BaseSettings):
     # What else a workflow's input may name as its source (comma-separated `posthog` or
     # `files:DIR`, subfolders included). The worker reads nothing outside it and RECAP_SOURCE.
     allowed_sources: str = ""
+    # Teams (comma-separated, `*` for all) that read RECAP_SOURCE when the store holds no
+    # source of their own (`recap teams set-source`); None: RECAP_TEAM_ID only. Any other
+    # team without a source is refused, so one team's key never reads another's project.
+    source_teams: str | None = None
+    # The Fernet key (base64, 32 bytes) team secrets are encrypted with at rest; without it
+    # recap refuses to store or read a team's PostHog key. `recap teams key` makes one.
+    secret_key: SecretStr | None = None
     posthog_host: str = "https://us.posthog.com"
     posthog_project_id: str | None = None
     posthog_api_key: SecretStr | None = None
@@ -115,8 +130,16 @@ class Settings(BaseSettings):
     # Failed authentications per client address; past them the address gets 429, keys unread.
     api_auth_failures_per_minute: int = Field(default=10, ge=1)
     api_auth_failures_per_hour: int = Field(default=100, ge=1)
-    # The recording listing reads at most this many recordings from the source.
+    # The recording listing reads at most this many recordings from the source, in at most
+    # this many source calls, and keeps a team's listing this long (0: no cache).
     api_list_scan_limit: int = Field(default=10_000, ge=1)
+    api_list_max_source_calls: int = Field(default=20, ge=1, le=1000)
+    api_list_cache_seconds: float = Field(default=30.0, ge=0)
+
+    # Each team's model spend per UTC day (None: unlimited). Past either, the model activity
+    # fails as non-retryable budget_exceeded until the day turns.
+    team_daily_model_tokens: int | None = Field(default=None, ge=1)
+    team_daily_model_calls: int | None = Field(default=None, ge=1)
 
     # Prometheus: the worker serves recap's metrics on metrics_port and the Temporal SDK's
     # on temporal_metrics_port (None: off); the API serves /metrics on its own port.
