@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
@@ -27,6 +26,7 @@ from recap.store.keys import (
     parse_scopes,
 )
 from recap.store.repository import SummaryStore
+from tests.support.store_samples import migration_head
 
 runner = CliRunner()
 
@@ -194,8 +194,8 @@ def test_migration_creates_api_keys_on_a_fresh_database(tmp_path: Path) -> None:
     store.migrate()
     assert "api_keys" in inspect(store.engine).get_table_names()
     with store.engine.connect() as connection:
-        head = ScriptDirectory.from_config(_alembic()).get_current_head()
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == migration_head()
 
 
 def test_migration_upgrades_a_database_at_0003(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.repository import SummaryStore
 from recap.store.session_index import SessionIndex
 from recap.store.watermarks import WatermarkStore
-from tests.support.store_samples import occurrences, summary, timeline
+from tests.support.store_samples import migration_head, occurrences, summary, timeline
 
 pytest_plugins = ["tests.support.postgres"]
 
@@ -46,9 +46,8 @@ def test_migrations_go_down_to_nothing_and_back_up(database_url: str) -> None:
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0004"
-        )
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == migration_head()
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 

@@ -20,7 +20,7 @@ from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 from recap.store.tables import SummaryRow, TimelineRow
 from recap.store.watermarks import WatermarkStore
-from tests.support.store_samples import occurrences, summary, timeline
+from tests.support.store_samples import migration_head, occurrences, summary, timeline
 
 pytest_plugins = ["tests.support.postgres"]
 # A race that deadlocks fails here rather than at the suite's timeout.
@@ -80,7 +80,7 @@ def test_workers_migrating_a_fresh_database_at_once(database_url: str) -> None:
     assert "api_keys" in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0004",)
+            (migration_head(),)
         ]
 
 

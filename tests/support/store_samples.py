@@ -93,3 +93,17 @@ def cluster(number: int, *, title: str | None = None, message: str = "boom") -> 
         sample_actions=[],
         centroid_terms={},
     )
+
+
+def migration_head() -> str:
+    """The newest migration's revision, the one a migrated database is at."""
+    from importlib.resources import files
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(files("recap.store").joinpath("migrations")))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
