@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     temporal_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     api_metrics: bool = True
+    # The OpenAPI UI (/docs, /redoc) on the API's port; /openapi.json stays for clients.
+    api_docs: bool = True
     # OpenTelemetry tracing through temporalio.contrib.opentelemetry: off unless enabled;
     # spans go to an OTLP/HTTP endpoint such as http://otel-collector:4318/v1/traces.
     otel_enabled: bool = False
