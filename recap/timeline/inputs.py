@@ -1,15 +1,17 @@
 """Typing and toggling: keystrokes into a field collapse into one input event per focus,
-checkboxes and radios become `checked` / `unchecked`, and every value is redacted."""
+checkboxes and radios become `checked` / `unchecked`, and every value is redacted (a field
+that was ever a password stays masked; phones are read with the page's locale hints)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from recap.timeline.locale import phone_regions
 from recap.timeline.mirror import FieldInfo
 from recap.timeline.models import EventKind, Flag
 from recap.timeline.page_text import clip
 from recap.timeline.pass_state import DOUBLE_CLICK_MS, KeystrokeBurst, PassState, WindowState
-from recap.timeline.redact import redact_input_value
+from recap.timeline.redact import MASK, redact_input_value
 
 VALUE_MAX_CHARS: Final = 200
 _CHECKABLE: Final = frozenset({"checkbox", "radio"})
@@ -107,11 +109,16 @@ def flush_bursts(state: PassState, win: WindowState, only: int | None = None) ->
         if not burst.edited:
             continue
         info = burst.info
-        value = redact_input_value(
-            burst.value,
-            info.attrs if info is not None else None,
-            info.label if info is not None else None,
-        )
+        if win.mirror.was_password(field_id) or (info is not None and info.was_password):
+            # Asked now, not when typing began: "show password" may have been toggled since.
+            value = MASK
+        else:
+            value = redact_input_value(
+                burst.value,
+                info.attrs if info is not None else None,
+                info.label if info is not None else None,
+                phone_regions(win.url, win.mirror.lang),
+            )
         draft = state.emit(
             burst.last_ts,
             win,
@@ -123,7 +130,7 @@ def flush_bursts(state: PassState, win: WindowState, only: int | None = None) ->
             form_id=state.form_key(win, field_id),
             field_name=_field_name(info),
         )
-        if value == "***":
+        if value == MASK:
             draft.flag(Flag.MASKED)
 
 

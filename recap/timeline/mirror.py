@@ -27,6 +27,7 @@ from recap.timeline.elements import (
     is_interactive,
     role_word,
 )
+from recap.timeline.locale import phone_regions
 from recap.timeline.page_text import LABEL_MAX_CHARS, clip, collapse, quoted, without_echo
 from recap.timeline.redact import redact_text
 
@@ -59,6 +60,8 @@ class FieldInfo:
     tag: str
     attrs: dict[str, Any]
     label: str | None
+    # A password field shown as text ("show password") is still one.
+    was_password: bool = False
 
     @property
     def input_type(self) -> str:
@@ -67,14 +70,32 @@ class FieldInfo:
         return str(self.attrs.get("type") or "text").lower()
 
 
+def _is_password_input(node: MirrorNode) -> bool:
+    attrs = node.attrs
+    return node.tag == "input" and (
+        str(attrs.get("type") or "").lower() == "password" or "data-rr-is-password" in attrs
+    )
+
+
+def _field_identity(node: MirrorNode) -> tuple[str, str]:
+    name, dom_id = node.attrs.get("name"), node.attrs.get("id")
+    return (name if isinstance(name, str) else "", dom_id if isinstance(dom_id, str) else "")
+
+
 class DomMirror:
     """The DOM of one window as of the last applied event."""
 
-    __slots__ = ("_labels", "nodes")
+    __slots__ = ("_labels", "_passwords", "lang", "nodes", "regions")
 
     def __init__(self) -> None:
         self.nodes: dict[int, MirrorNode] = {}
         self._labels: set[int] = set()
+        # Inputs that were password fields at some point, with their name and id: a
+        # "show password" toggle makes them text fields, and a later snapshot of the same
+        # document shows them as such.
+        self._passwords: dict[int, tuple[str, str]] = {}
+        self.lang: str | None = None  # the document's `<html lang>`, a locale hint
+        self.regions = phone_regions()  # where its phone numbers are read, from `lang`
 
     # -- building ---------------------------------------------------------------------
 
@@ -82,9 +103,20 @@ class DomMirror:
         """Replace the mirror with a FullSnapshot's node tree."""
         self.nodes = {}
         self._labels = set()
+        self.lang = None
         root = data.get("node") if isinstance(data, dict) else None
         if isinstance(root, dict):
             self._build(root, None)
+        self.regions = phone_regions(lang=self.lang)
+        # Node ids restart with a new document: a remembered password field stays one only
+        # where the same field is still there.
+        self._passwords = {
+            node_id: identity
+            for node_id, identity in self._passwords.items()
+            if (node := self.nodes.get(node_id)) is not None
+            and node.tag == "input"
+            and _field_identity(node) == identity
+        }
 
     def _build(self, serialized: dict[str, Any], parent: MirrorNode | None) -> int:
         """Create a subtree (iteratively: real DOMs can be deeper than Python's stack)."""
@@ -123,6 +155,12 @@ class DomMirror:
                 node.attrs = attrs if type(attrs) is dict else NO_ATTRS
                 if node.tag == "label":
                     self._labels.add(node_id)
+                elif node.tag == "input":
+                    if _is_password_input(node):
+                        self._passwords[node_id] = _field_identity(node)
+                elif node.tag == "html":
+                    lang = node.attrs.get("lang")
+                    self.lang = lang if isinstance(lang, str) and lang else self.lang
             elif kind in (TEXT, CDATA, COMMENT):
                 text = raw.get("textContent")
                 node.text = text if isinstance(text, str) else ""
@@ -192,6 +230,7 @@ class DomMirror:
                 if node is None or not isinstance(changes, dict):
                     continue
                 summary.attributes += 1
+                was_password = _is_password_input(node)
                 attrs = dict(node.attrs)  # the snapshot's dict belongs to the recording
                 for name, value in changes.items():
                     if value is None:
@@ -200,6 +239,8 @@ class DomMirror:
                         attrs[name] = value
                     # rrweb sends style diffs as objects; labels never need them.
                 node.attrs = attrs
+                if was_password or _is_password_input(node):
+                    self._passwords[node.id] = _field_identity(node)
         return summary
 
     def _apply_adds(self, adds: list[Any], summary: MutationSummary, want_text: bool) -> None:
@@ -264,6 +305,10 @@ class DomMirror:
 
     def node(self, node_id: int) -> MirrorNode | None:
         return self.nodes.get(node_id)
+
+    def was_password(self, node_id: int) -> bool:
+        """Whether an input was a password field at any point of this document."""
+        return node_id in self._passwords
 
     def _lookup(self, node_id: Any) -> MirrorNode | None:
         """Ids straight from recorded JSON: anything but an int is simply unknown."""
@@ -353,7 +398,7 @@ class DomMirror:
         if target is None:
             return None
         if target.kind != ELEMENT:
-            text = clip(redact_text(self.visible_text(target)))
+            text = clip(redact_text(self.visible_text(target), self.regions))
             return f"text {quoted(text)}" if text else "document"
         role = role_word(target)
         test_id = developer_id(target)
@@ -393,7 +438,9 @@ class DomMirror:
             if isinstance(value, str):
                 texts.append(value)
         label = " ".join(t for t in texts if t) or None
-        return FieldInfo(tag=node.tag, attrs=node.attrs, label=label)
+        return FieldInfo(
+            tag=node.tag, attrs=node.attrs, label=label, was_password=node_id in self._passwords
+        )
 
     def _accessible_name(self, el: MirrorNode) -> str:
         attrs = el.attrs
@@ -431,7 +478,7 @@ class DomMirror:
             if isinstance(value, str):
                 text = collapse(value)
                 if text:
-                    return clip(redact_text(without_echo(text)))
+                    return clip(redact_text(without_echo(text), self.regions))
         return ""
 
     def _text_of_ids(self, dom_ids: list[str]) -> str:

@@ -1,19 +1,27 @@
 """PII redaction for everything the timeline carries: input values, page text, console text, URLs.
 
 The timeline is sent to a model and stored, so secrets are masked by field semantics
-(password, card, token, …); free text loses emails, card, phone, IBAN and social security
-numbers, IP addresses and credentials (JWTs, bearer tokens, API keys, long random strings);
-URLs lose sensitive query values and token-like path segments, and long query strings are
-shortened.
+(password in any language, card, one-time code, token, …, and any field that ever was a
+password); free text loses emails, card, phone (libphonenumber, with the recording's
+regions), IBAN and social security numbers, IPv4 and IPv6 addresses, one-time codes and
+credentials (JWTs, bearer tokens, API keys, session ids, long random strings); URLs lose
+credentials in their user part, sensitive query and path parameter values and token-like
+path segments, and long query strings are shortened.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Final
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
+
+from recap.timeline.locale import FALLBACK_REGIONS
+from recap.timeline.phones import MIN_DIGITS as PHONE_MIN_DIGITS
+from recap.timeline.phones import redact_phones
 
 MASK: Final = "***"
 EMAIL_MARK: Final = "<email>"
@@ -37,18 +45,41 @@ TEXT_TOKEN_MIN_CHARS: Final = 32
 _QUERY_SAFE: Final = "<>*/:@?="
 
 _EMAIL = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-# 13-19 digits, optionally grouped by single spaces or dashes, as card numbers are written.
-_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-# Grouped numbers (or a +country prefix); the digit count check below keeps dates and
-# short ids out.
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}(?![\w])"
-    r"|(?<![\w+])\+\d{8,15}(?!\w)"
-)
-_PHONE_MIN_DIGITS: Final = 9
-_PHONE_MAX_DIGITS: Final = 15
+# 13-19 digits, grouped by spaces, dots or dashes (sometimes doubled) as card numbers are
+# written and pasted.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ \t.\-\u00a0]{0,2}\d){12,18}(?![\w-])")
+# A whole run of digit groups: a card number next to other numbers (`Qty 2 4111 1111 …`)
+# is found among its groups.
+_DIGIT_RUN = re.compile(r"(?<![\w-])\d(?:[ \t.\-\u00a0]{0,2}\d)*(?![\w-])")
+_DIGIT_GROUP = re.compile(r"\d+")
+_WITHOUT_DIGITS: Final = str.maketrans("", "", "0123456789")
+_IBAN_MIN_DIGITS: Final = 9
+_CARD_MIN_DIGITS: Final = 13
+_CARD_MAX_DIGITS: Final = 19
+# Card numbers are printed in groups of four to six (4-4-4-4, 4-6-5, 4-6-4), the last one
+# maybe shorter (4-4-4-1).
+_CARD_GROUP_MIN: Final = 3
+_CARD_GROUP_MAX: Final = 6
 _SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+# Two to eight colon-separated hex groups (one `::` run allowed, maybe an IPv4 tail and a
+# zone); `ipaddress` decides, and at least three groups keep `a::b` and `::1` readable.
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?:%[\w.]+)?(?![\w:])"
+)
+_IPV6_MIN_GROUPS: Final = 3
+# One-time codes said in prose: `Your code is 482913`, `verification code: 123 456`,
+# `OTP 4821`. A bare `code:`, `error code 404` or `your zip code is 94107` is not one.
+_ONE_TIME_CODE = re.compile(
+    r"(?i)\b((?:(?:your|the|a)\s+"
+    r"(?:(?!(?:zip|postal|post|area|country|promo|discount|coupon|voucher|gift|error|status"
+    r"|source|product|dial|tracking)\b)[\w-]+\s+)?code(?:\s+is)?"
+    r"|(?:verification|security|login|log-in|sign-in|signin|confirmation|one-time|access|auth"
+    r"|authentication|2fa|mfa|sms|otp)\s+code(?:\s+is)?"
+    r"|pin(?:\s+code)?(?:\s+is)?|passcode(?:\s+is)?|otp(?:\s+is)?|one-time\s+password(?:\s+is)?)"
+    r"\s*[:=#-]?\s*)(\d{3,4}[ -]\d{3,4}|\d{4,8}|(?-i:(?=[A-Z]*\d)[A-Z0-9]{6,8}))\b"
+)
 # Country code, check digits, then 11-30 letters or digits, optionally in groups of four;
 # the mod-97 check below tells IBANs from other codes.
 _IBAN = re.compile(
@@ -109,43 +140,79 @@ _URL_IN_TEXT = re.compile(r"\b(?:https?|wss?)://[^\s\"'`<>()\[\]{}]+", re.IGNORE
 _URL_TRAILING_PUNCTUATION: Final = ".,;:!?"
 
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# `userPassword` -> `user-Password`, `pass1` -> `pass-1`, `cvv2` -> `cvv-2`.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_UNICODE_WORD_SPLIT = re.compile(r"[\W_]+")
 
 # Whole words (after splitting names like `cc-number`, `userPassword`, `card_cvc`).
 _SENSITIVE_FIELD_WORDS: Final = frozenset(
     {
-        "password", "passwd", "pwd", "pass", "passcode", "secret", "token", "otp", "cc",
-        "card", "creditcard", "ccnumber", "cardnumber", "cvv", "cvc", "csc", "ssn", "iban",
-        "pin",
+        "password", "passwd", "pwd", "pw", "pass", "passcode", "secret", "token", "otp", "totp",
+        "mfa", "cc", "card", "creditcard", "ccnumber", "cardnumber", "cvv", "cvc", "csc", "cvn",
+        "cvd", "ssn", "iban", "pin",
     }
 )  # fmt: skip
-# Substrings that are sensitive wherever they appear (`newpassword`, `apitoken`).
+# Substrings that are sensitive wherever they appear (`newpassword`, `apitoken`,
+# `security_code`, `verificationCode`).
 _SENSITIVE_FIELD_PARTS: Final = (
     "password", "passwd", "secret", "token", "creditcard", "cardnumber", "cvv", "cvc",
-    "iban",
+    "iban", "securitycode", "cardcode", "verificationcode", "cardverification",
+    "onetimecode", "authcode", "passcode", "pincode", "2fa",
 )  # fmt: skip
 _SENSITIVE_AUTOCOMPLETE: Final = frozenset({"current-password", "new-password", "one-time-code"})
+# "Password" in the languages sites are written in, as labels and placeholders show it:
+# parts match inside a word (`Passwort vergessen?`, `Nouveau mot de passe`), words only
+# whole (`senha` is in `resenha`).
+_PASSWORD_LABEL_PARTS: Final = (
+    "passwort", "kennwort", "motdepasse", "contraseña", "contrasena", "wachtwoord",
+    "lösenord", "losenord", "adgangskode", "salasana", "palavrapasse", "jelszó", "パスワード",
+    "暗証番号", "密码", "密碼", "비밀번호", "пароль", "كلمةالمرور", "סיסמה", "รหัสผ่าน",
+    "katasandi", "mậtkhẩu",
+)  # fmt: skip
+_PASSWORD_LABEL_WORDS: Final = frozenset(
+    {"senha", "senhas", "hasło", "hasła", "haslo", "heslo", "hesla", "şifre", "sifre",
+     "passord", "lozinka", "geslo"}
+)  # fmt: skip
+_PASSWORD_LABEL_PART = re.compile("|".join(map(re.escape, _PASSWORD_LABEL_PARTS)))
+# Fields that hold a phone number: any number typed into them is one.
+_PHONE_FIELD_WORDS: Final = frozenset(
+    {"phone", "tel", "telephone", "mobile", "cell", "cellphone", "fax", "msisdn", "whatsapp",
+     "telefon", "telefono", "telefone", "handy", "celular", "portable"}
+)  # fmt: skip
+_PHONE_VALUE = re.compile(r"[+(]?[\d \t\u00a0().\-/]+")
 
 _SENSITIVE_QUERY_WORDS: Final = frozenset(
     {
-        "password", "pass", "passwd", "pwd", "token", "key", "secret", "auth", "code", "email",
-        "card", "creditcard", "cc", "ssn", "session", "sid", "otp", "signature", "sig",
-        "apikey", "jwt",
+        "password", "pass", "passwd", "pwd", "pw", "token", "key", "secret", "auth", "code",
+        "email", "card", "creditcard", "cc", "ssn", "session", "sid", "otp", "totp", "pin",
+        "passcode", "signature", "sig", "apikey", "jwt", "phone", "tel", "mobile", "msisdn",
     }
 )  # fmt: skip
 _SENSITIVE_QUERY_PARTS: Final = (
-    "password", "passwd", "token", "secret", "session", "creditcard", "apikey", "auth",
-    "email",
+    "password", "passwd", "passcode", "token", "secret", "session", "sessid", "creditcard",
+    "apikey", "auth", "email",
 )  # fmt: skip
+# Passwords that say a URL's user part is the credential (GitHub's
+# `https://<token>:x-oauth-basic@github.com/…`).
+_OAUTH_URL_PASSWORDS: Final = frozenset({"x-oauth-basic", "x-oauth-token"})
+# Left unescaped when a path segment is rewritten.
+_SEGMENT_SAFE: Final = "<>*@:!$&'()+,=~"
 
 # Keys in free text (`password: …`, `"api_key": "…"`, `Authorization: …`). Narrower than
 # query keys: `key: Enter`, `code: 404` and `session: started` are ordinary log output.
 _SENSITIVE_TEXT_WORDS: Final = frozenset(
     {
-        "password", "passwd", "pwd", "passcode", "passphrase", "secret", "token", "jwt", "otp",
-        "cvv", "cvc", "ssn", "authorization", "cookie", "apikey", "credentials",
+        "password", "passwd", "pwd", "pw", "passcode", "passphrase", "secret", "token", "jwt",
+        "otp", "totp", "pin", "pincode", "cvv", "cvc", "ssn", "authorization", "cookie",
+        "apikey", "credentials",
     }
 )  # fmt: skip
+# `session: started` is log output, `session=3f9a8b7c6d5e4f3a` a credential: these keys
+# mask values that look like ids.
+_SESSION_TEXT_WORDS: Final = frozenset(
+    {"session", "sessionid", "sid", "sess", "sessid", "jsessionid", "phpsessid", "aspsessionid"}
+)
+_SESSION_ID = re.compile(r"(?=[^\d]*\d)[A-Za-z0-9_.%-]{8,}")
 _SENSITIVE_TEXT_ENDINGS: Final = ("password", "passwd", "token", "secret", "apikey", "cookie")
 _SENSITIVE_TEXT_PAIRS: Final = frozenset(
     {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")}
@@ -163,6 +230,15 @@ def _compact(name: str) -> str:
     return _WORD_SPLIT.sub("", name.lower())
 
 
+def _names_password(name: str) -> bool:
+    """Whether a label says "password" in one of the languages sites are written in."""
+    words = _UNICODE_WORD_SPLIT.split(name.casefold())
+    if not _PASSWORD_LABEL_WORDS.isdisjoint(words):
+        return True
+    return _PASSWORD_LABEL_PART.search("".join(words)) is not None
+
+
+@lru_cache(maxsize=4096)  # a recording names the same few fields again and again
 def is_sensitive_name(name: str | None) -> bool:
     """Whether a field name, id, label or autocomplete token suggests a secret."""
     if not name:
@@ -170,7 +246,9 @@ def is_sensitive_name(name: str | None) -> bool:
     if any(word in _SENSITIVE_FIELD_WORDS for word in _words(name)):
         return True
     compact = _compact(name)
-    return any(part in compact for part in _SENSITIVE_FIELD_PARTS)
+    if any(part in compact for part in _SENSITIVE_FIELD_PARTS):
+        return True
+    return _names_password(name)
 
 
 def is_sensitive_field(attributes: Mapping[str, Any], label: str | None = None) -> bool:
@@ -178,14 +256,40 @@ def is_sensitive_field(attributes: Mapping[str, Any], label: str | None = None) 
     field_type = str(attributes.get("type") or "").lower()
     if field_type == "password":
         return True
+    # rrweb marks inputs that were password fields before a "show password" toggle.
+    marked = attributes.get("data-rr-is-password")
+    if marked is not None and str(marked).lower() != "false":
+        return True
     autocomplete = str(attributes.get("autocomplete") or "").lower()
-    if autocomplete in _SENSITIVE_AUTOCOMPLETE or autocomplete.startswith("cc-"):
+    tokens = autocomplete.split()
+    if any(t in _SENSITIVE_AUTOCOMPLETE or t.startswith("cc-") for t in tokens):
         return True
     for key in ("name", "id", "autocomplete", "aria-label", "data-testid"):
         value = attributes.get(key)
         if isinstance(value, str) and is_sensitive_name(value):
             return True
     return is_sensitive_name(label)
+
+
+def is_phone_field(attributes: Mapping[str, Any] | None, label: str | None = None) -> bool:
+    """Whether an input element holds a phone number (`type=tel`, `name="mobile"`, …)."""
+    if attributes is not None:
+        if str(attributes.get("type") or "").lower() == "tel":
+            return True
+        if str(attributes.get("inputmode") or "").lower() == "tel":
+            return True
+        if str(attributes.get("autocomplete") or "").lower().startswith("tel"):
+            return True
+        for key in ("name", "id", "aria-label", "data-testid"):
+            value = attributes.get(key)
+            if isinstance(value, str) and _names_phone(value):
+                return True
+    return bool(label) and _names_phone(label or "")
+
+
+def _names_phone(name: str) -> bool:
+    words = _words(name)
+    return any(w in _PHONE_FIELD_WORDS for w in words) or "phone" in _compact(name)
 
 
 def is_rrweb_masked(value: str) -> bool:
@@ -267,9 +371,28 @@ def _auth_scheme(match: re.Match[str]) -> str:
 
 def _key_value(match: re.Match[str]) -> str:
     key, separator, value = match.groups()
-    if not _is_sensitive_text_key(key) or value in (MASK, TOKEN_MARK):
+    if value in (MASK, TOKEN_MARK):
         return match.group(0)
-    return f"{key}{separator}{MASK}"
+    if _is_sensitive_text_key(key):
+        return f"{key}{separator}{MASK}"
+    if _SESSION_ID.fullmatch(value) and any(w in _SESSION_TEXT_WORDS for w in _words(key)):
+        return f"{key}{separator}{MASK}"
+    return match.group(0)
+
+
+def _one_time_code(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{MASK}"
+
+
+def _ipv6(match: re.Match[str]) -> str:
+    text = match.group(0)
+    address = text.partition("%")[0]
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return text
+    groups = sum(2 if "." in group else 1 for group in address.split(":") if group)
+    return IP_MARK if groups >= _IPV6_MIN_GROUPS else text
 
 
 def _iban(match: re.Match[str]) -> str:
@@ -287,6 +410,12 @@ def _ipv4(match: re.Match[str]) -> str:
     return IP_MARK if all(int(part) <= 255 for part in text.split(".")) else text
 
 
+def _count_digits(text: str) -> int:
+    if text.isascii():
+        return len(text) - len(text.translate(_WITHOUT_DIGITS))
+    return sum(ch.isdigit() for ch in text)
+
+
 def _luhn_valid(digits: str) -> bool:
     total = 0
     for index, ch in enumerate(reversed(digits)):
@@ -298,20 +427,67 @@ def _luhn_valid(digits: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str:
-    text = match.group(0)
-    return CARD_MARK if _luhn_valid(re.sub(r"\D", "", text)) else text
+    """A run of digit groups in page or console text: its Luhn-valid card numbers masked."""
+    run = match.group(0)
+    digits = re.sub(r"\D", "", run)
+    if len(digits) < _CARD_MIN_DIGITS:
+        return run
+    if len(digits) <= _CARD_MAX_DIGITS and _luhn_valid(digits):
+        return CARD_MARK
+    groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(run)]
+    if len(groups) < 2:
+        return run
+    out: list[str] = []
+    position = 0
+    first = 0
+    while first < len(groups):
+        end = _card_window(run, groups, first)
+        if end is None:
+            first += 1
+            continue
+        out += [run[position : groups[first][0]], CARD_MARK]
+        position = groups[end][1]
+        first = end + 1
+    return "".join(out) + run[position:] if out else run
 
 
-def _phone(match: re.Match[str]) -> str:
-    text = match.group(0)
-    digits = sum(ch.isdigit() for ch in text)
-    if _PHONE_MIN_DIGITS <= digits <= _PHONE_MAX_DIGITS:
-        return PHONE_MARK
-    return text
+def _card_window(run: str, groups: list[tuple[int, int]], first: int) -> int | None:
+    """The last group of a Luhn-valid card number starting at group `first`, if any."""
+    count = 0
+    for last in range(first, len(groups)):
+        start, end = groups[last]
+        size = end - start
+        if last == first and size >= _CARD_MIN_DIGITS:
+            pass  # an ungrouped number
+        elif size > _CARD_GROUP_MAX:
+            return None
+        elif size < _CARD_GROUP_MIN and (last == first or count + size < _CARD_MIN_DIGITS):
+            return None  # only the last group of a card may be this short
+        count += size
+        if count > _CARD_MAX_DIGITS:
+            return None
+        if count >= _CARD_MIN_DIGITS and _luhn_valid(
+            re.sub(r"\D", "", run[groups[first][0] : end])
+        ):
+            return last
+        if size < _CARD_GROUP_MIN:
+            return None
+    return None
 
 
-def _redact_plain(text: str, *, any_card: bool = False) -> str:
-    """Free-text redaction without URL handling; the order matters (most specific first)."""
+def _redact_plain(
+    text: str,
+    *,
+    any_card: bool = False,
+    regions: Sequence[str] = FALLBACK_REGIONS,
+    phone_field: bool = False,
+    in_url: bool = False,
+) -> str:
+    """Free-text redaction without URL handling; the order matters (most specific first).
+
+    `regions` are where national phone numbers are read from (the first is the primary);
+    inside URLs a bare run of digits is an id, never a phone.
+    """
     if "eyJ" in text:
         text = _JWT.sub(TOKEN_MARK, text)
     if ":" in text or "=" in text:
@@ -322,17 +498,29 @@ def _redact_plain(text: str, *, any_card: bool = False) -> str:
         text = _EMAIL.sub(EMAIL_MARK, text)
     if len(text) >= TEXT_TOKEN_MIN_CHARS:
         text = _LONG_RUN.sub(_long_run, text)
-    digits = sum(ch.isdigit() for ch in text)
-    if digits >= 4 and "." in text:
-        text = _IPV4.sub(_ipv4, text)
-    if digits < _PHONE_MIN_DIGITS:
+    if text.count(":") >= 2:
+        text = _IPV6.sub(_ipv6, text)
+    digits = _count_digits(text)
+    if not digits:
         return text
-    text = _IBAN.sub(_iban, text)
-    text = _SSN.sub(SSN_MARK, text)
-    # Typed values are checked strictly: a mistyped or half-typed card number is still one.
-    # In page and console text, the Luhn check keeps millisecond timestamps and order numbers.
-    text = _CARD.sub(CARD_MARK, text) if any_card else _CARD.sub(_card, text)
-    return _PHONE.sub(_phone, text)
+    text = _ONE_TIME_CODE.sub(_one_time_code, text)
+    if digits < 4:
+        return text
+    if "." in text:
+        text = _IPV4.sub(_ipv4, text)
+    if digits < PHONE_MIN_DIGITS:
+        return text
+    if digits >= _IBAN_MIN_DIGITS:
+        text = _IBAN.sub(_iban, text)
+        text = _SSN.sub(SSN_MARK, text)
+    if digits >= _CARD_MIN_DIGITS:
+        # Typed values are checked strictly: a mistyped or half-typed card number is still
+        # one. In page and console text, the Luhn check keeps millisecond timestamps and
+        # order numbers.
+        text = _CARD.sub(CARD_MARK, text) if any_card else _DIGIT_RUN.sub(_card, text)
+    return redact_phones(
+        text, PHONE_MARK, regions, in_phone_field=phone_field, bare_numbers=not in_url
+    )
 
 
 def _redact_with_urls(text: str, redact: Callable[[str], str]) -> str:
@@ -349,29 +537,40 @@ def _redact_with_urls(text: str, redact: Callable[[str], str]) -> str:
     return "".join(out)
 
 
-def redact_text(text: str) -> str:
+def redact_text(text: str, regions: Sequence[str] = FALLBACK_REGIONS) -> str:
     """Replace PII and credentials in free text: page text, labels, console messages.
 
-    Emails, card numbers (Luhn-checked), phone numbers, IBANs (checksum-checked), US social
-    security numbers, IPv4 addresses, JWTs, `Bearer`/`Basic` credentials, values of
-    `password:`/`token=`/`Authorization:`-like keys, API keys with known prefixes and long
-    random strings become markers. UUIDs, words, file paths and stack frames stay readable;
-    URLs inside the text get `redact_url`.
+    Emails, card numbers (Luhn-checked), phone numbers (libphonenumber, national forms read
+    in `regions`, see `recap.timeline.locale.phone_regions`), IBANs (checksum-checked), US
+    social security numbers, IPv4 and IPv6 addresses, one-time codes (`Your code is 482913`),
+    JWTs, `Bearer`/`Basic` credentials, values of `password:`/`token=`/`Authorization:`-like
+    keys and id-like `session=` values, API keys with known prefixes and long random strings
+    become markers. UUIDs, words, file paths, prices, dates, versions and stack frames stay
+    readable; URLs inside the text get `redact_url`.
     """
     if not text:
         return text
-    return _redact_with_urls(text, _redact_plain)
+    if regions is FALLBACK_REGIONS:
+        return _redact_with_urls(text, _redact_plain)
+    return _redact_with_urls(text, lambda part: _redact_plain(part, regions=regions))
 
 
-def redact_console(text: str) -> str:
+def redact_console(text: str, regions: Sequence[str] = FALLBACK_REGIONS) -> str:
     """Console messages and stack traces: the rules of `redact_text`, frames kept readable."""
-    return redact_text(text)
+    return redact_text(text, regions)
 
 
 def redact_input_value(
-    value: str, attributes: Mapping[str, Any] | None = None, label: str | None = None
+    value: str,
+    attributes: Mapping[str, Any] | None = None,
+    label: str | None = None,
+    regions: Sequence[str] = FALLBACK_REGIONS,
 ) -> str:
-    """The value an input may show in the timeline: masked for secrets, else redacted text."""
+    """The value an input may show in the timeline: masked for secrets, else redacted text.
+
+    In a phone field (`type=tel`, `name="mobile"`, …) a value made of phone digits is a
+    phone number however it is written.
+    """
     if is_rrweb_masked(value):
         return MASK
     if attributes is not None and is_sensitive_field(attributes, label):
@@ -380,7 +579,19 @@ def redact_input_value(
         return MASK
     if is_token_like(value.strip()):
         return TOKEN_MARK
-    return _redact_with_urls(value, lambda text: _redact_plain(text, any_card=True))
+    phone_field = is_phone_field(attributes, label)
+    redacted = _redact_with_urls(
+        value,
+        lambda text: _redact_plain(text, any_card=True, regions=regions, phone_field=phone_field),
+    )
+    stripped = redacted.strip()
+    if (
+        phone_field
+        and _PHONE_VALUE.fullmatch(stripped)
+        and _count_digits(stripped) >= PHONE_MIN_DIGITS
+    ):
+        return PHONE_MARK
+    return redacted
 
 
 def is_sensitive_query_key(key: str) -> bool:
@@ -402,7 +613,7 @@ def _redact_query_value(raw: str, depth: int) -> str:
         # A redirect target is a URL of its own, with its own secrets.
         redacted = _redact_url(plain, depth + 1)
     else:
-        redacted = _redact_plain(plain)
+        redacted = _redact_plain(plain, in_url=True)
     if redacted == plain and len(plain) <= QUERY_VALUE_MAX_CHARS:
         return raw
     clipped = _clip(redacted, QUERY_VALUE_MAX_CHARS)
@@ -441,11 +652,52 @@ def _redact_fragment(fragment: str, depth: int) -> str:
 def _redact_segment(segment: str) -> str:
     if not segment:
         return segment
-    # An email in a path segment usually arrives percent-encoded.
+    # Path parameters (`/cart;jsessionid=…`) are keyed like a query.
+    head, semicolon, parameters = segment.partition(";")
+    if not semicolon:
+        return _redact_segment_text(segment)
+    return ";".join(
+        [_redact_segment_text(head), *map(_redact_path_parameter, parameters.split(";"))]
+    )
+
+
+def _redact_path_parameter(parameter: str) -> str:
+    key, equals, value = parameter.partition("=")
+    if not equals:
+        return _redact_segment_text(parameter)
+    if is_sensitive_query_key(unquote(key)):
+        return f"{key}={MASK}"
+    return f"{key}={_redact_segment_text(value)}"
+
+
+def _redact_segment_text(segment: str) -> str:
+    if not segment:
+        return segment
+    # An email in a path segment usually arrives percent-encoded; so do spaced numbers.
     segment = re.sub("%40", "@", segment, flags=re.IGNORECASE)
-    if is_token_like(unquote(segment)):
+    plain = unquote(segment)
+    if is_token_like(plain):
         return TOKEN_MARK
-    return _redact_plain(segment)
+    redacted = _redact_plain(plain, in_url=True)
+    if redacted == plain:
+        return segment
+    return quote(redacted, safe=_SEGMENT_SAFE)
+
+
+def _redact_userinfo(userinfo: str) -> str:
+    """`user:password@` of a URL: the password masked, a user part that is a token too."""
+    user, has_password, password = userinfo.partition(":")
+    plain = unquote(user)
+    if (
+        password.lower() in _OAUTH_URL_PASSWORDS
+        or is_token_like(plain, min_chars=12)
+        or _PREFIXED_KEY.fullmatch(plain)
+    ):
+        user = TOKEN_MARK
+    else:
+        redacted = _redact_plain(plain, in_url=True)
+        user = user if redacted == plain else quote(redacted, safe=_SEGMENT_SAFE)
+    return f"{user}:{MASK}" if has_password else user
 
 
 def _redact_path(path: str) -> str:
@@ -456,7 +708,7 @@ def _redact_url(url: str, depth: int) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _URL_UNSAFE.sub(lambda m: quote(m.group(0)), _redact_plain(url))
+        return _URL_UNSAFE.sub(lambda m: quote(m.group(0)), _redact_plain(url, in_url=True))
     if parts.scheme.lower() == "data":
         # Inline content (images, documents) says nothing about the session.
         media_type = parts.path.partition(",")[0].partition(";")[0]
@@ -464,8 +716,7 @@ def _redact_url(url: str, depth: int) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
-        user, has_password, _ = userinfo.partition(":")
-        netloc = f"{_redact_plain(user)}:{MASK}@{host}" if has_password else f"{user}@{host}"
+        netloc = f"{_redact_userinfo(userinfo)}@{host}"
     path = _redact_path(parts.path)
     query = _redact_query(parts.query, depth) if parts.query else ""
     fragment = _redact_fragment(parts.fragment, depth) if parts.fragment else ""
