@@ -28,27 +28,49 @@ def _temporal_failed(where: str, detail: str, fix: str) -> list[CheckResult]:
 
 async def check_temporal(settings: Settings, timeout_seconds: float) -> list[CheckResult]:
     """Temporal answers at RECAP_TEMPORAL_ADDRESS, the namespace exists, and recap's search
-    attributes are registered in it (all Keyword)."""
-    from recap.jobs.client import connect
+    attributes are registered in it (all Keyword). The line says how recap connected (plain
+    gRPC, TLS, mTLS, an API key), never the key."""
+    from recap.jobs.client import (
+        TemporalSettingsError,
+        connect,
+        connection_security,
+        uses_tls,
+    )
 
     address, namespace = settings.temporal_address, settings.temporal_namespace
     where = f"{address}, namespace {namespace}"
     try:
         client = await asyncio.wait_for(connect(settings), timeout_seconds)
-    except (ConnectionError, TimeoutError, RuntimeError) as error:
-        reason = "no answer" if isinstance(error, TimeoutError) else why(error)
+    except TemporalSettingsError as error:
         return _temporal_failed(
             where,
-            f"cannot connect ({reason})",
-            "start Temporal (`recap dev` runs a dev server with the UI) or set "
-            "RECAP_TEMPORAL_ADDRESS to your Temporal frontend (host:port)",
+            f"cannot connect: {error}",
+            "fix the RECAP_TEMPORAL_TLS_* setting named above (docs/operations.md, Temporal "
+            "Cloud and secured clusters)",
         )
+    except (ConnectionError, TimeoutError, RuntimeError) as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else why(error)
+        fix = (
+            "start Temporal (`recap dev` runs a dev server with the UI) or set "
+            "RECAP_TEMPORAL_ADDRESS to your Temporal frontend (host:port)"
+        )
+        if uses_tls(settings):
+            fix = (
+                "check RECAP_TEMPORAL_ADDRESS and the TLS settings: "
+                "RECAP_TEMPORAL_TLS_SERVER_CA_PATH and RECAP_TEMPORAL_TLS_SERVER_NAME for the "
+                "server's certificate, RECAP_TEMPORAL_TLS_CERT_PATH and "
+                "RECAP_TEMPORAL_TLS_KEY_PATH for mTLS, RECAP_TEMPORAL_API_KEY (`recap dev` "
+                "serves plain gRPC: unset them for it)"
+            )
+        detail = f"cannot connect over {connection_security(settings)}: {reason}"
+        return _temporal_failed(where, detail, fix)
     rpc_timeout = timedelta(seconds=timeout_seconds)
     namespace_failed = await _describe_namespace(client, address, namespace, rpc_timeout)
     if namespace_failed is not None:
         detail, fix = namespace_failed
         return _temporal_failed(where, detail, fix)
-    temporal = result("temporal", "Temporal", "pass", where, "reachable, namespace exists")
+    reachable = f"reachable over {connection_security(settings)}, namespace exists"
+    temporal = result("temporal", "Temporal", "pass", where, reachable)
     return [temporal, await _search_attributes(client, address, namespace, rpc_timeout)]
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 from temporalio.client import Client, Interceptor, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
 
 from activities.failures import failure_type
 from recap.core.config import Settings
@@ -29,10 +31,21 @@ from workflows.contracts import SessionOutcome as SessionOutcome
 TemporalClient = Client
 
 
+class TemporalSettingsError(ConnectionError):
+    """The TLS settings cannot make a connection (a certificate without its key, a file
+    that cannot be read): nothing was sent. A ConnectionError, so every part reports it
+    the way it reports an unreachable Temporal."""
+
+
 async def connect(settings: Settings, *, serve_temporal_metrics: bool = False) -> Client:
     """The Temporal client, traced when RECAP_OTEL_ENABLED is set (workers built from it are
     traced too). `serve_temporal_metrics`: the worker's client, whose runtime serves the
-    SDK's Prometheus metrics on RECAP_TEMPORAL_METRICS_PORT when that is set."""
+    SDK's Prometheus metrics on RECAP_TEMPORAL_METRICS_PORT when that is set.
+
+    Over TLS, with a client certificate (mTLS) and/or an API key when the settings ask for
+    them (Temporal Cloud, a secured cluster): see `temporal_tls`."""
+    tls = temporal_tls(settings)
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     interceptors: list[Interceptor] = []
     if configure_tracing(settings):
         from temporalio.contrib.opentelemetry import TracingInterceptor
@@ -43,15 +56,121 @@ async def connect(settings: Settings, *, serve_temporal_metrics: bool = False) -
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
+            api_key=api_key,
+            # Explicit either way: False keeps a dev server's plain gRPC, and the SDK's own
+            # default (TLS whenever an API key is set) is already folded into `tls`.
+            tls=tls if tls is not None else False,
             data_converter=pydantic_data_converter,
             interceptors=interceptors,
             runtime=runtime,
         )
     except RuntimeError as error:
-        raise ConnectionError(
-            f"cannot reach Temporal at {settings.temporal_address} ({error}); start it with "
-            "`recap dev` or set RECAP_TEMPORAL_ADDRESS"
-        ) from error
+        # The SDK's words name the address and the TLS failure; the key is never among
+        # them, but the message is scrubbed anyway, as it is printed and logged.
+        reason = _without_secret(str(error), api_key)
+        if tls is None:
+            message = (
+                f"cannot reach Temporal at {settings.temporal_address} ({reason}); start it "
+                "with `recap dev` or set RECAP_TEMPORAL_ADDRESS (Temporal Cloud or a secured "
+                "cluster also needs RECAP_TEMPORAL_TLS or RECAP_TEMPORAL_API_KEY)"
+            )
+        else:
+            message = (
+                f"cannot reach Temporal at {settings.temporal_address} over TLS ({reason}); "
+                "check RECAP_TEMPORAL_ADDRESS and the TLS settings: "
+                "RECAP_TEMPORAL_TLS_SERVER_CA_PATH and RECAP_TEMPORAL_TLS_SERVER_NAME (the "
+                "server's certificate), RECAP_TEMPORAL_TLS_CERT_PATH and "
+                "RECAP_TEMPORAL_TLS_KEY_PATH (mTLS), RECAP_TEMPORAL_API_KEY; `recap dev` "
+                "serves plain gRPC, without TLS"
+            )
+        # An error that held the key is not chained: a traceback would print it.
+        raise ConnectionError(message) from (error if reason == str(error) else None)
+
+
+def temporal_tls(settings: Settings) -> TLSConfig | None:
+    """The TLS configuration the settings ask for, or None for plain gRPC (a dev server).
+
+    TLS is on with RECAP_TEMPORAL_TLS, or whenever a server CA, a client certificate, a
+    server name or an API key is set: each means nothing without TLS, and an API key sent
+    in the clear would be readable by anyone on the path (Temporal Cloud requires TLS).
+    Without a server CA the system's trusted roots verify the server, as for Temporal Cloud.
+    """
+    cert_path, key_path = settings.temporal_tls_cert_path, settings.temporal_tls_key_path
+    if (cert_path is None) != (key_path is None):
+        raise TemporalSettingsError(
+            "RECAP_TEMPORAL_TLS_CERT_PATH and RECAP_TEMPORAL_TLS_KEY_PATH go together: mTLS "
+            "needs the client certificate and its private key; set both, or neither"
+        )
+    if not uses_tls(settings):
+        return None
+    return TLSConfig(
+        server_root_ca_cert=_pem(
+            settings.temporal_tls_server_ca_path,
+            "RECAP_TEMPORAL_TLS_SERVER_CA_PATH",
+            b"CERTIFICATE-----",
+            "a PEM certificate",
+        ),
+        domain=settings.temporal_tls_server_name,
+        client_cert=_pem(
+            cert_path, "RECAP_TEMPORAL_TLS_CERT_PATH", b"CERTIFICATE-----", "a PEM certificate"
+        ),
+        client_private_key=_pem(
+            key_path, "RECAP_TEMPORAL_TLS_KEY_PATH", b"PRIVATE KEY-----", "a PEM private key"
+        ),
+    )
+
+
+def uses_tls(settings: Settings) -> bool:
+    """Whether the settings ask for TLS (see `temporal_tls`)."""
+    return bool(
+        settings.temporal_tls
+        or settings.temporal_tls_server_ca_path
+        or settings.temporal_tls_cert_path
+        or settings.temporal_tls_key_path
+        or settings.temporal_tls_server_name
+        or settings.temporal_api_key
+    )
+
+
+def _pem(path: Path | None, setting: str, marker: bytes, what: str) -> bytes | None:
+    """The file a TLS setting names, read now so that a wrong path is reported by its
+    setting rather than as a failed handshake. Errors name the path, never the content."""
+    if path is None:
+        return None
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise TemporalSettingsError(
+            f"cannot read {setting} ({path}): {error.strerror or error}; point it at "
+            f"{what} file that recap may read"
+        ) from None
+    if marker not in content:
+        raise TemporalSettingsError(
+            f"{setting} ({path}) does not hold {what}; point it at {what} file"
+        )
+    return content
+
+
+def _without_secret(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def connection_security(settings: Settings) -> str:
+    """How recap talks to Temporal, for `recap doctor`: plain gRPC, TLS, mTLS, with or
+    without an API key (never the key). Assumes `temporal_tls(settings)` succeeded."""
+    if not uses_tls(settings):
+        return "plain gRPC without TLS"
+    extras = []
+    if settings.temporal_tls_server_ca_path is not None:
+        extras.append("a private server CA")
+    if settings.temporal_tls_cert_path is not None:
+        extras.append("a client certificate (mTLS)")
+    if settings.temporal_api_key:
+        extras.append("an API key")
+    if not extras:
+        return "TLS"
+    listed = extras[0] if len(extras) == 1 else f"{', '.join(extras[:-1])} and {extras[-1]}"
+    return f"TLS with {listed}"
 
 
 _runtimes: dict[str, Runtime] = {}
