@@ -20,6 +20,7 @@ from recap.core.config import TimelineConfig
 from recap.llm.client import ChatModel
 from recap.recording.models import SnapshotSource
 from recap.services.compiled import CompiledTimeline
+from recap.services.similar import refresh_session_document
 from recap.services.summary import TimelineMissing, compile_session
 from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
@@ -85,6 +86,9 @@ def extract_session_errors(
     failed_outcome = None if summary is None else not summary.summary_outcome.success
     occurrences = extract_errors(stored.timeline, failed_outcome=failed_outcome)
     clusters.save_occurrences(team_id, run_id, occurrences)
+    # The session's fingerprints (and, when compiled just now, its timeline) are part of
+    # what similar sessions compare it on.
+    refresh_session_document(store, team_id, session_id, timeline=stored)
     return SessionErrors(occurrences=occurrences, compiled=compiled)
 
 

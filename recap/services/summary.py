@@ -13,7 +13,7 @@ from recap.llm.schema import SessionSummary
 from recap.llm.summarize import SummaryRequest, summarize_timeline
 from recap.recording.models import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
 from recap.services.compiled import CompiledTimeline
-from recap.store.repository import StoredSummary, SummaryStore
+from recap.store.repository import StoredSummary, StoredTimeline, SummaryStore
 from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
 
@@ -46,6 +46,16 @@ def compile_session(
     digest = hash_timeline(timeline)
     store.save_timeline(
         team_id=team_id, timeline_hash=digest, timeline=timeline, text=text, tokens=tokens
+    )
+    # A session compiled but never summarized (the model failed) is still one the similar
+    # sessions of others are ranked against.
+    from recap.services.similar import refresh_session_document
+
+    refresh_session_document(
+        store,
+        team_id,
+        session_id,
+        timeline=StoredTimeline(timeline_hash=digest, timeline=timeline, text=text, tokens=tokens),
     )
     return CompiledTimeline(
         session_id=session_id,
@@ -86,7 +96,14 @@ async def summarize_session(
 
 
 def store_summary(*, team_id: str, summary: SessionSummary, store: SummaryStore) -> StoredSummary:
-    return store.save_summary(team_id=team_id, summary=summary)
+    """Stores the summary and refreshes the session's similar-sessions document with it."""
+    # Imported here: the error stores pull in scikit-learn, which the CLI's
+    # `summarized_sessions` path (this module) should not load.
+    from recap.services.similar import refresh_session_document
+
+    stored = store.save_summary(team_id=team_id, summary=summary)
+    refresh_session_document(store, team_id, summary.session_id)
+    return stored
 
 
 def current_prompt_version() -> str:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import re
+import stat
+import threading
+import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -424,22 +428,38 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
+# A directory's mtime moves only when an entry is added, removed or renamed, and only as
+# finely as the filesystem's clock ticks (2 s on FAT, a kernel tick on ext4): a change made
+# just after the index was built can leave the stamp as it was. An index built within this
+# long of the last change it saw (the directory's, or a file's being written) is not
+# trusted to say an id is absent; one built later is, until the directory changes.
+_SETTLE_NS: Final = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class _DirectoryIndex:
+    stamp: int | None  # the directory's mtime when the index was built; None: no directory
+    by_id: dict[str, Path]
+    # Whether a miss is final: nothing changed within _SETTLE_NS before the build.
+    settled: bool
+
+
 class DirectorySource:
-    """A folder of recording files, looked up by file name or by the id inside each file."""
+    """A folder of recording files, looked up by file name or by the id inside each file.
+
+    The id -> file index is built once and rebuilt when the directory changes (a file
+    added, removed or renamed). A file rewritten in place under the same name is not a
+    change of the directory: write recordings to a new name, or rename them into place."""
 
     def __init__(self, root: Path, max_decoded_bytes: int | None = None) -> None:
         self.root = Path(root)
         self.max_decoded_bytes = max_decoded_bytes or DEFAULT_MAX_BYTES
-        self._index: dict[str, Path] | None = None
-        self._index_stamp: int | None = None
+        self._index: _DirectoryIndex | None = None
+        # The API looks sessions up from several threads: one builds, the others wait for it.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"DirectorySource({str(self.root)!r})"
-
-    def _files(self) -> Iterator[Path]:
-        for path in sorted(self.root.iterdir()):
-            if path.is_file() and path.name.endswith(SUFFIXES):
-                yield path
 
     def _stamp(self) -> int | None:
         try:
@@ -447,18 +467,42 @@ class DirectorySource:
         except OSError:
             return None
 
-    def _session_index(self, fresh: bool = False) -> dict[str, Path]:
-        """Session id -> file, rebuilt when the directory changes (or when asked to)."""
-        stamp = self._stamp()
-        if not fresh and self._index is not None and stamp == self._index_stamp:
-            return self._index
+    def _build(self, stamp: int | None) -> _DirectoryIndex:
+        started = time.time_ns()
         index: dict[str, Path] = {}
+        newest = stamp or 0
         if stamp is not None:
-            for path in self._files():
+            for path in sorted(self.root.iterdir()):
+                if not path.name.endswith(SUFFIXES):
+                    continue
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue  # removed meanwhile: the directory's stamp has moved too
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                newest = max(newest, info.st_mtime_ns)
                 # The id `load_recording_file` will report: the embedded one, else the name.
                 index.setdefault(peek_session_id(path) or _stem(path), path)
-        self._index, self._index_stamp = index, stamp
-        return index
+        return _DirectoryIndex(stamp, index, settled=started - newest >= _SETTLE_NS)
+
+    def _session_index(self, *, missing: str | None = None) -> dict[str, Path]:
+        """Session id -> file, rebuilt when the directory changes. With `missing` (an id
+        the caller did not find), rebuilt also when the index may predate a change its
+        stamp cannot show; a settled index answers misses without reading the directory."""
+        with self._lock:
+            stamp = self._stamp()
+            index = self._index
+            stale = index is None or index.stamp != stamp
+            unsure = (
+                index is not None
+                and not index.settled
+                and missing is not None
+                and missing not in index.by_id
+            )
+            if index is None or stale or unsure:
+                index = self._index = self._build(stamp)
+            return index.by_id
 
     def list_sessions(self) -> list[str]:
         """Every session id this directory can load, sorted."""
@@ -480,10 +524,7 @@ class DirectorySource:
             candidate = self.root / f"{session_id}{suffix}"
             if candidate.is_file():
                 return candidate
-        path = self._session_index().get(session_id)
-        if path is None and self._index_stamp is not None:
-            # mtime granularity can hide a file written a moment ago; look again on a miss.
-            path = self._session_index(fresh=True).get(session_id)
+        path = self._session_index(missing=session_id).get(session_id)
         if path is not None:
             return path
         names = ", ".join(f"{session_id}{suffix}" for suffix in SUFFIXES)

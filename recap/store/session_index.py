@@ -71,6 +71,11 @@ class SessionIndex:
             stored = self._store.load_timeline(summary.run.timeline_hash)
             if stored is not None:
                 return stored
+        timeline_hash = self.newest_timeline_hash(team_id, session_id)
+        return self._store.load_timeline(timeline_hash) if timeline_hash else None
+
+    def newest_timeline_hash(self, team_id: str, session_id: str) -> str | None:
+        """The hash of the session's newest compiled timeline (without reading it)."""
         self._store.migrate()
         query = (
             select(TimelineRow.timeline_hash)
@@ -79,8 +84,8 @@ class SessionIndex:
             .limit(1)
         )
         with self._store.engine.connect() as connection:
-            timeline_hash = connection.scalar(query)
-        return self._store.load_timeline(timeline_hash) if timeline_hash else None
+            found: str | None = connection.scalar(query)
+        return found
 
 
 def session_index_for(store: SummaryStore) -> SessionIndex:

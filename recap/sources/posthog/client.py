@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -31,6 +32,39 @@ from recap.sources.posthog.responses import (
     too_many_redirects,
     unreachable_error,
 )
+
+
+@dataclass
+class _PagesRead:
+    calls: int = 0
+    cut_short: bool = False
+
+
+class RecordingListing(AsyncIterator[RecordingMetadata]):
+    """The recordings of one listing, fetched page by page as they are iterated. Once the
+    iteration ends, `calls` says how many listing requests it made and `cut_short` whether
+    it stopped at its `max_calls` while PostHog had more pages."""
+
+    def __init__(self, pages: AsyncGenerator[RecordingMetadata, None], read: _PagesRead) -> None:
+        self._pages = pages
+        self._read = read
+
+    def __aiter__(self) -> RecordingListing:
+        return self
+
+    async def __anext__(self) -> RecordingMetadata:
+        return await self._pages.__anext__()
+
+    async def aclose(self) -> None:
+        await self._pages.aclose()
+
+    @property
+    def calls(self) -> int:
+        return self._read.calls
+
+    @property
+    def cut_short(self) -> bool:
+        return self._read.cut_short
 
 
 class PostHogClient:
@@ -135,9 +169,15 @@ class PostHogClient:
         min_duration_seconds: float | None = None,
         max_duration_seconds: float | None = None,
         limit: int | None = None,
-    ) -> AsyncIterator[RecordingMetadata]:
+        max_calls: int | None = None,
+    ) -> RecordingListing:
         """The project's recordings, newest first, across pages. Dates are ISO timestamps
-        or PostHog's relative ones (`-7d`); PostHog's default window is the last 3 days."""
+        or PostHog's relative ones (`-7d`); PostHog's default window is the last 3 days.
+
+        At most `max_calls` listing requests are made (None: as many as the pages take);
+        the returned listing's `cut_short` says afterwards whether that bound ended it."""
+        if max_calls is not None and max_calls < 1:
+            raise ValueError(f"max_calls must be at least 1, not {max_calls}")
         params: dict[str, str] = {}
         if date_from is not None:
             params["date_from"] = _when(date_from)
@@ -150,14 +190,18 @@ class PostHogClient:
         ]
         if predicates:
             params["having_predicates"] = json.dumps(predicates, separators=(",", ":"))
-        return self._pages(
+        read = _PagesRead()
+        pages = self._pages(
             f"{self.config.api_root}/session_recordings/",
             params,
             limit=limit,
+            max_calls=max_calls,
+            read=read,
             what="listing recordings",
             missing="the recordings listing",
             scope=READ_SCOPE,
         )
+        return RecordingListing(pages, read)
 
     def playlist_recordings(
         self, short_id: str, *, limit: int | None = None
@@ -168,6 +212,8 @@ class PostHogClient:
             f"{self.config.api_root}/session_recording_playlists/{sid}/recordings/",
             {},
             limit=limit,
+            max_calls=None,
+            read=_PagesRead(),
             what=f"listing playlist {short_id}",
             missing=f"playlist {short_id}",
             scope=PLAYLIST_SCOPE,
@@ -179,13 +225,16 @@ class PostHogClient:
         filters: dict[str, str],
         *,
         limit: int | None,
+        max_calls: int | None,
+        read: _PagesRead,
         what: str,
         missing: str,
         scope: str,
-    ) -> AsyncIterator[RecordingMetadata]:
+    ) -> AsyncGenerator[RecordingMetadata, None]:
         """Follow `next` (the documented paging) or `has_next` (what the playlist view
         answers). `next` is read for its query only and asked of the configured host: a
-        proxy may rewrite the host or scheme in it, and the key goes nowhere else."""
+        proxy may rewrite the host or scheme in it, and the key goes nowhere else.
+        Counts its requests in `read`, and stops after `max_calls` of them."""
         params = {**filters, "limit": str(self.config.page_size), "offset": "0"}
         yielded = 0
         seen: set[tuple[tuple[str, str], ...]] = set()
@@ -193,7 +242,11 @@ class PostHogClient:
             key = tuple(sorted(params.items()))
             if key in seen:
                 return
+            if max_calls is not None and read.calls >= max_calls:
+                read.cut_short = True  # a page is left to ask for: the listing is partial
+                return
             seen.add(key)
+            read.calls += 1
             doc = await self._get_json(url, params.items(), what=what, missing=missing, scope=scope)
             results = doc.get("results") if isinstance(doc, dict) else None
             if not isinstance(results, list):
