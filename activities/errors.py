@@ -18,6 +18,7 @@ from recap.llm.client import LLMError
 from recap.llm.gate import SummaryInvalid
 from recap.recording.models import RecordingError
 from recap.services.bootstrap import SourceUnavailable
+from recap.services.budget import BudgetExceeded
 from recap.services.clusters import ClusterMissing
 from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
@@ -36,10 +37,13 @@ NON_RETRYABLE_TYPES = (
     "no_events_or_too_short",
     "source_unavailable",
     "source_not_allowed",
+    "team_has_no_source",
     "timeline_missing",
     "summary_invalid",
     "llm_auth",
     "llm_bad_request",
+    # A team's daily model budget is spent: retrying before the UTC day turns cannot help.
+    "budget_exceeded",
 )
 
 
@@ -78,7 +82,12 @@ def _typed(error: Exception) -> ApplicationError:
         )
     if isinstance(
         error,
-        RecordingError | SourceUnavailable | TimelineMissing | SummaryInvalid | ClusterMissing,
+        RecordingError
+        | SourceUnavailable
+        | TimelineMissing
+        | SummaryInvalid
+        | ClusterMissing
+        | BudgetExceeded,
     ):
         return ApplicationError(str(error), type=error.code, non_retryable=True)
     # An unexpected error's text can carry addresses, paths or data: it goes to the worker's

@@ -9,6 +9,8 @@ in `recap.api.deps`, the middleware in `recap.api.middleware`.
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import FastAPI
 
 from recap.api import errors, routes
@@ -29,6 +31,28 @@ TEAM_PREFIXES = (
 )
 
 
+def listens_on_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: assume the network can reach it
+
+
+def metrics_on_api_port(settings: Settings) -> bool:
+    """Whether the API serves /metrics on its own port. Never when RECAP_METRICS_PORT is
+    set (`recap.api.server` serves them there) or RECAP_API_METRICS is false; with
+    RECAP_API_METRICS left unset, only while the API listens on loopback, so an API
+    published to a network does not publish its metrics with it."""
+    if settings.metrics_port is not None or not settings.api_metrics:
+        return False
+    if "api_metrics" in settings.model_fields_set:
+        return True
+    return listens_on_loopback(settings.api_host)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # With a tracer provider installed FastAPI traces each request, and the Temporal calls a
@@ -42,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "served by recap. Authenticate with `Authorization: Bearer <key>` "
             "(`recap keys create`)."
         ),
+        # The browsable UI is optional (RECAP_API_DOCS); clients keep /openapi.json.
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.runtime = _runtime(settings)
     errors.install(app)
@@ -53,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Health sits beside the jobs under one tag, as the published OpenAPI document has it.
     for router in routes.service_routers():
         app.include_router(router, tags=["jobs"])
-    if settings.api_metrics:
+    if metrics_on_api_port(settings):
         app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestLog, templates=templates)
     # Added last, so it runs first: an oversized body is refused before anything reads it.

@@ -84,6 +84,10 @@ _FAILURES: dict[str, str] = {
     "no_events_or_too_short": "Recording {session} has no events to summarize, or is too short.",
     "invalid_recording": "Recording {session} could not be read as an rrweb recording.",
     "source_unavailable": "The recording source is unavailable; try again later.",
+    "team_has_no_source": "This team has no recording source yet; an operator sets one with"
+    " `recap teams set-source`.",
+    "budget_exceeded": "The team's daily model budget is spent; summaries resume after"
+    " 00:00 UTC.",
 }
 
 

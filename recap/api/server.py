@@ -1,5 +1,6 @@
 """Serving the API with uvicorn, alone (`recap api`) or beside the worker (`recap dev`,
-`recap demo`) in the same event loop."""
+`recap demo`) in the same event loop, and recap's metrics on RECAP_METRICS_PORT when it is
+set (off the API's port, so publishing the API does not publish them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from collections.abc import Generator
 import uvicorn
 
 from recap.api.app import create_app
+from recap.core import metrics
 from recap.core.config import Settings
+from recap.core.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -39,8 +44,17 @@ def api_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
     )
 
 
+def serve_metrics(settings: Settings) -> None:
+    """Prometheus metrics on RECAP_METRICS_HOST:RECAP_METRICS_PORT, when the port is set
+    and RECAP_API_METRICS allows it (a worker in the same process serves the same registry
+    there: one server). OSError names the setting when the port is taken."""
+    if settings.metrics_port is not None and settings.api_metrics:
+        metrics.serve(settings.metrics_host, settings.metrics_port)
+
+
 async def serve_api(settings: Settings, stop: asyncio.Event, port: int | None = None) -> None:
     """Serves until `stop` is set; raises OSError when the port cannot be bound."""
+    serve_metrics(settings)
     server = _EmbeddedServer(api_config(settings, port))
     serving = asyncio.create_task(server.serve())
     stopping = asyncio.create_task(stop.wait())
@@ -56,4 +70,10 @@ async def serve_api(settings: Settings, stop: asyncio.Event, port: int | None = 
 
 def run_api(settings: Settings) -> None:
     """`recap api`: serve in the foreground; Ctrl+C stops it."""
+    try:
+        serve_metrics(settings)
+    except OSError as error:
+        # As uvicorn does when the API's own port is taken: one line, exit status 1.
+        log.error("the API cannot start", error=str(error))
+        raise SystemExit(1) from None
     uvicorn.Server(api_config(settings)).run()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.markup import escape
@@ -56,6 +57,33 @@ def _team_option(team: str | None) -> str | None:
         raise typer.BadParameter(str(error)) from None
 
 
+_DURATION: Final = re.compile(r"(\d{1,6})([hdw])")
+_UNITS: Final = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+# Long enough for any real rotation policy; anything longer is likely a typo.
+_LONGEST: Final = timedelta(days=3650)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`12h`, `90d` or `4w` as a timedelta; ValueError saying what is accepted otherwise."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError(
+            f"{text[:40]!r} is not a duration: write a whole number of hours, days or weeks, "
+            "e.g. 12h, 90d or 4w"
+        )
+    duration = int(match[1]) * _UNITS[match[2]]
+    if not timedelta(0) < duration <= _LONGEST:
+        raise ValueError(f"{text!r}: choose a duration from 1h to {_LONGEST.days}d")
+    return duration
+
+
+def _duration_option(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
@@ -73,7 +101,18 @@ def _key_json(key: ApiKey) -> dict[str, Any]:
         "created_at": _when(key.created_at),
         "revoked_at": _when(key.revoked_at),
         "last_used_at": _when(key.last_used_at),
+        "expires_at": _when(key.expires_at),
+        "expired": key.expired(datetime.now(UTC)),
     }
+
+
+def _state(key: ApiKey, now: datetime) -> str:
+    """Whether a key works, and until or since when: revoked, expired, expiring or live."""
+    if key.revoked_at is not None:
+        return f"revoked\n{_day(key.revoked_at)}"
+    if key.expires_at is None:
+        return "live"
+    return f"{'expired' if key.expired(now) else 'expires'}\n{_day(key.expires_at)}"
 
 
 @keys_app.command("create")
@@ -92,18 +131,32 @@ def keys_create(
     label: Annotated[
         str | None, typer.Option("--label", help="what the key is for, e.g. 'ci'")
     ] = None,
+    expires_in: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--expires-in",
+            parser=_duration_option,
+            metavar="DURATION",
+            help="the key stops working after this long: 12h, 90d, 4w (default: never)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the key as JSON")] = False,
 ) -> None:
     """Create a key and print its token. The token is shown only this once."""
+    expires_at = datetime.now(UTC) + expires_in if expires_in is not None else None
     try:
-        key, token = _key_store().create(team_id=team, scopes=scopes.split(","), label=label)
+        key, token = _key_store().create(
+            team_id=team, scopes=scopes.split(","), label=label, expires_at=expires_at
+        )
     except ValueError as error:
         reject(str(error), 2)
     if as_json:
         sys.stdout.write(json.dumps({**_key_json(key), "token": token}, indent=2) + "\n")
         return
+    expiry = f", expires {_when(key.expires_at)}" if key.expires_at else ""
     out.print(
-        f"created API key {key.id} for team {key.team_id} ({', '.join(sorted(key.scopes))})",
+        f"created API key {key.id} for team {key.team_id} "
+        f"({', '.join(sorted(key.scopes))}{expiry})",
         highlight=False,
     )
     # Plain write: rich would wrap a long token at the terminal width.
@@ -121,7 +174,7 @@ def keys_list(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the keys as JSON")] = False,
 ) -> None:
-    """The keys (revoked ones too), oldest first. Tokens are never shown again."""
+    """The keys (revoked and expired ones too), oldest first. Tokens are never shown again."""
     keys = _key_store().list(team)
     if as_json:
         sys.stdout.write(json.dumps([_key_json(key) for key in keys], indent=2) + "\n")
@@ -135,8 +188,9 @@ def keys_list(
     table.add_column("scopes", no_wrap=True, min_width=len("session_recording:write"))
     table.add_column("label", overflow="fold")
     # Dates only, so the table fits 80 columns; --json has the times and last use.
-    for heading in ("created", "revoked"):
+    for heading in ("created", "state"):
         table.add_column(heading, no_wrap=True, min_width=len("2025-01-01"))
+    now = datetime.now(UTC)
     for key in keys:
         table.add_row(
             key.id,
@@ -144,7 +198,7 @@ def keys_list(
             "\n".join(sorted(key.scopes)),
             escape(key.label or ""),
             _day(key.created_at),
-            _day(key.revoked_at),
+            _state(key, now),
         )
     out.print(table)
 

@@ -1,5 +1,6 @@
 """recap's own Prometheus metrics, recorded by the activities and the API and served by the
-worker (RECAP_METRICS_PORT) and the API (GET /metrics).
+worker and the API on RECAP_METRICS_PORT, or, without that port, at the API's GET /metrics
+(docs/operations.md, "Metrics").
 
 Every label is a small closed set (outcomes, kinds, error types, route templates): never a
 team id, a session id, a key or anything a request or a recording carries.
@@ -30,6 +31,7 @@ __all__ = [
     "cluster_named",
     "error",
     "exposition",
+    "model_budget_refused",
     "serve",
     "session_compiled",
     "summaries_reused",
@@ -78,6 +80,11 @@ SUMMARIES_JOINED = Counter(
     "recap_summaries_joined",
     "Summary workflows a batch joined instead of starting, by how they ended.",
     ["status"],
+)
+MODEL_BUDGET_REFUSALS = Counter(
+    "recap_model_budget_refusals",
+    "Model calls refused because a team's daily budget was spent, by the limit reached.",
+    ["limit"],
 )
 API_REQUESTS = Counter(
     "recap_api_requests",
@@ -135,6 +142,12 @@ def summaries_reused(count: int) -> None:
 
 def summary_joined(status: str) -> None:
     SUMMARIES_JOINED.labels(status=status).inc()
+
+
+def model_budget_refused(limit: str) -> None:
+    """`limit` is `calls` or `tokens`: which of RECAP_TEAM_DAILY_MODEL_* was reached. The
+    team is not a label (see above); `recap doctor` shows each team's usage."""
+    MODEL_BUDGET_REFUSALS.labels(limit=limit).inc()
 
 
 def api_request(method: str, route: str | None, status: int, seconds: float) -> None:

@@ -1,6 +1,6 @@
 """`recap doctor`: checks everything a user configures (Temporal, the model endpoint,
-PostHog or the recordings directory, the database, free disk) and says, for each, what it
-used, whether it works and how to fix it.
+PostHog or the recordings directory, the database, free disk, each team's daily model
+budget) and says, for each, what it used, whether it works and how to fix it.
 
 Each check is a plain async function returning `CheckResult`s, in a module per part it
 checks; `run_doctor` runs them concurrently, each bounded in time, and removes every
@@ -12,11 +12,13 @@ base; only `recap.cli` imports it.
 
 from __future__ import annotations
 
+from recap.doctor.budget import check_model_budget
 from recap.doctor.local import DEFAULT_MIN_FREE_BYTES, check_database, check_disk, check_recordings
 from recap.doctor.model import check_model
 from recap.doctor.posthog import check_posthog
 from recap.doctor.report import MARKS, CheckResult, DoctorReport, Status, describe
 from recap.doctor.runner import (
+    BUDGET,
     DATABASE,
     DEFAULT_TIMEOUT_SECONDS,
     DISK,
@@ -29,6 +31,7 @@ from recap.doctor.runner import (
 from recap.doctor.temporal import check_temporal
 
 __all__ = [
+    "BUDGET",
     "DATABASE",
     "DEFAULT_MIN_FREE_BYTES",
     "DEFAULT_TIMEOUT_SECONDS",
@@ -44,6 +47,7 @@ __all__ = [
     "check_database",
     "check_disk",
     "check_model",
+    "check_model_budget",
     "check_posthog",
     "check_recordings",
     "check_temporal",

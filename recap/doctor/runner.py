@@ -12,6 +12,7 @@ from functools import partial
 from typing import Final, TypeVar
 
 from recap.core.config import Settings
+from recap.doctor.budget import check_model_budget
 from recap.doctor.local import DEFAULT_MIN_FREE_BYTES, check_database, check_disk, check_recordings
 from recap.doctor.model import check_model
 from recap.doctor.posthog import check_posthog
@@ -28,7 +29,8 @@ MODEL: Final = "model"
 SOURCE: Final = "source"
 DATABASE: Final = "database"
 DISK: Final = "disk"
-GROUPS: Final = (TEMPORAL, MODEL, SOURCE, DATABASE, DISK)
+BUDGET: Final = "budget"
+GROUPS: Final = (TEMPORAL, MODEL, SOURCE, DATABASE, DISK, BUDGET)
 
 # What the report shows in place of a secret.
 _REDACTED: Final = "***"
@@ -141,7 +143,7 @@ async def run_doctor(
 ) -> DoctorReport:
     """Every check, concurrently. Each network step waits at most `timeout_seconds`; a
     check group as a whole gets a few of those before it is reported as hanging. `skip`
-    leaves out groups (`TEMPORAL`, `MODEL`, `SOURCE`, `DATABASE`, `DISK`)."""
+    leaves out groups (`TEMPORAL`, `MODEL`, `SOURCE`, `DATABASE`, `DISK`, `BUDGET`)."""
     unknown = set(skip) - set(GROUPS)
     if unknown:
         raise ValueError(f"no such check group: {', '.join(sorted(unknown))}")
@@ -153,6 +155,7 @@ async def run_doctor(
         SOURCE: lambda: _source_checks(settings, timeout_seconds),
         DATABASE: lambda: _in_thread(lambda: check_database(settings, timeout_seconds)),
         DISK: lambda: _in_thread(lambda: check_disk(settings, min_free_bytes)),
+        BUDGET: lambda: _in_thread(lambda: check_model_budget(settings, timeout_seconds)),
     }
     groups = [group for group in GROUPS if group not in skip]
     answers = await asyncio.gather(*(_bounded(group, planned[group](), limit) for group in groups))

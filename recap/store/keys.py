@@ -2,7 +2,7 @@
 
 A token reads `rck_<id>_<secret>`. The id is public (safe to log, used to find the row);
 the secret is shown once at creation and never stored, so a copy of the database grants
-nothing.
+nothing. A key may expire: past its `expires_at` it is refused exactly like a revoked one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -60,10 +60,15 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None = None
+    # None: the key never expires.
+    expires_at: datetime | None = None
 
     def allows(self, scope: str) -> bool:
         # Exact membership: write does not imply read, so a write-only key cannot read.
         return scope in self.scopes
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def parse_scopes(text: str) -> frozenset[str]:
@@ -112,20 +117,35 @@ def _key(row: ApiKeyRow) -> ApiKey:
         created_at=created_at,
         revoked_at=_utc(row.revoked_at),
         last_used_at=_utc(row.last_used_at),
+        expires_at=_utc(row.expires_at),
     )
 
 
-class KeyStore:
-    """Creates, checks, lists and revokes API keys in recap's store (SQLite or Postgres)."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, store: SummaryStore) -> None:
+
+class KeyStore:
+    """Creates, checks, lists and revokes API keys in recap's store (SQLite or Postgres).
+    `clock` tells expiry (tests pass their own)."""
+
+    def __init__(self, store: SummaryStore, clock: Callable[[], datetime] = _utc_now) -> None:
         self._store = store
+        self._clock = clock
 
     def create(
-        self, *, team_id: str, scopes: Iterable[str], label: str | None = None
+        self,
+        *,
+        team_id: str,
+        scopes: Iterable[str],
+        label: str | None = None,
+        expires_at: datetime | None = None,
     ) -> tuple[ApiKey, str]:
-        """Returns the key and its token; the token is shown once and only its hash is stored."""
+        """Returns the key and its token; the token is shown once and only its hash is stored.
+        From `expires_at` on (None: never) the token authenticates nothing."""
         validate_team_id(team_id)
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValueError("the expiry needs a time zone (recap keeps every time in UTC)")
         checked = parse_scopes(scopes) if isinstance(scopes, str) else _checked_scopes(scopes)
         label = (label or "").strip() or None
         if label is not None and len(label) > _LABEL_MAX:
@@ -138,18 +158,25 @@ class KeyStore:
             token_hash=_hash(token),
             scopes=",".join(sorted(checked)),
             label=label,
-            created_at=datetime.now(UTC),
+            created_at=self._clock(),
             revoked_at=None,
             last_used_at=None,
+            expires_at=_utc(expires_at),
         )
         with self._store._session() as session, session.begin():
             session.add(row)
-        log.info("api key created", key_id=key_id, team_id=team_id, scopes=row.scopes)
+        log.info(
+            "api key created",
+            key_id=key_id,
+            team_id=team_id,
+            scopes=row.scopes,
+            expires_at=row.expires_at.isoformat() if row.expires_at else None,
+        )
         return _key(row), token
 
     def authenticate(self, token: str) -> ApiKey | None:
-        """The live key for a bearer token; None for unknown, malformed or revoked tokens.
-        Constant-time compare."""
+        """The live key for a bearer token; None for unknown, malformed, revoked or expired
+        tokens, alike, so a caller cannot tell a key that existed. Constant-time compare."""
         # Shape first: a malformed or oversized token never reaches the database.
         if len(token) != _TOKEN_LENGTH or not token.isascii():
             return None
@@ -165,7 +192,9 @@ class KeyStore:
         if not hmac.compare_digest(digest, row.token_hash) or row.revoked_at is not None:
             return None
         key = _key(row)
-        now = datetime.now(UTC)
+        now = self._clock()
+        if key.expired(now):
+            return None
         if key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION:
             with self._store._session() as session, session.begin():
                 session.execute(
@@ -174,7 +203,8 @@ class KeyStore:
         return key
 
     def list(self, team_id: str | None = None) -> builtins.list[ApiKey]:
-        """Every key (revoked ones too), oldest first; only `team_id`'s when given."""
+        """Every key (revoked and expired ones too), oldest first; only `team_id`'s when
+        given."""
         query = select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
         if team_id is not None:
             query = query.where(ApiKeyRow.team_id == team_id)
@@ -188,7 +218,7 @@ class KeyStore:
         statement = (
             update(ApiKeyRow)
             .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
+            .values(revoked_at=self._clock())
         )
         with self._store._session() as session, session.begin():
             result = cast("CursorResult[Any]", session.execute(statement))

@@ -35,6 +35,19 @@ INTERPOLATION = re.compile(
 )
 SECRET_NAME = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|API_KEY")
 HEALTHY_TARGETS = {"temporal-postgres", "temporal", "postgres", "worker", "api", "llm"}
+STORE_INIT_TARGET = "/docker-entrypoint-initdb.d/10-recap-role.sql"
+# Settings compose gives no recap service: the embedded stack's (`recap dev`), and the data
+# directory, which the image sets (Dockerfile: RECAP_DATA_DIR).
+OUTSIDE_COMPOSE = {
+    "RECAP_DATA_DIR",
+    "RECAP_TEMPORAL_UI_PORT",
+    "RECAP_LLM_SERVER_PORT",
+    "RECAP_LLM_SERVER_THREADS",
+    "RECAP_LLM_SERVER_CTX_SIZE",
+    "RECAP_LLM_SERVER_ARGS",
+    "RECAP_LLM_SERVER_BINARY",
+    "RECAP_LLM_SERVER_MODEL",
+}
 
 
 @cache
@@ -50,12 +63,23 @@ def services() -> dict[str, dict[str, Any]]:
     return found
 
 
-def environment(service: dict[str, Any]) -> dict[str, str]:
-    """A service's `environment`, in either of compose's two forms."""
+def _declared(service: dict[str, Any]) -> dict[str, Any]:
     value = service.get("environment") or {}
     if isinstance(value, list):
-        value = dict(item.split("=", 1) if "=" in item else (item, "") for item in value)
-    return {str(key): str(item) for key, item in value.items()}
+        value = dict(item.split("=", 1) if "=" in item else (item, None) for item in value)
+    assert isinstance(value, dict)
+    return value
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """The variables a service's `environment` gives a value, in either of compose's forms."""
+    return {str(key): str(item) for key, item in _declared(service).items() if item is not None}
+
+
+def passed_by_name(service: dict[str, Any]) -> set[str]:
+    """The variables a service declares without a value: compose takes each from .env or
+    the shell when set there, and leaves it out of the container otherwise."""
+    return {str(key) for key, item in _declared(service).items() if item is None}
 
 
 def resolve(value: str) -> str:
@@ -226,7 +250,7 @@ def test_recap_commands_exist() -> None:
 
 def test_recap_variables_are_settings() -> None:
     for name, service in services().items():
-        for variable in environment(service):
+        for variable in [*environment(service), *passed_by_name(service)]:
             if variable.startswith("RECAP_"):
                 assert is_setting(variable), f"{name}: {variable} is not a recap setting"
     for variable in env_example(with_commented=True):
@@ -248,12 +272,14 @@ def test_recap_services_get_valid_settings_pointing_into_the_stack(
         assert settings.database_url is not None
         assert settings.database_url.startswith("postgresql+psycopg://")
         assert settings.source.startswith("files:/") or settings.source == "posthog"
-        # The model server the default points at is the llm service, on its port.
-        llm = re.fullmatch(r"http://([\w-]+):(\d+)/v1", settings.effective_llm_base_url)
-        assert llm and llm[1] == "llm"
-        command = [resolve(str(word)) for word in found["llm"]["command"]]
-        assert command[command.index("--port") + 1] == llm[2]
-        assert command[command.index("--alias") + 1] == settings.llm_model
+        assert settings.metrics_host == "0.0.0.0" and settings.metrics_port is not None
+    # The model server the worker's default points at is the llm service, on its port.
+    worker = settings_of(found["worker"], monkeypatch)
+    llm = re.fullmatch(r"http://([\w-]+):(\d+)/v1", worker.effective_llm_base_url)
+    assert llm and llm[1] == "llm"
+    command = [resolve(str(word)) for word in found["llm"]["command"]]
+    assert command[command.index("--port") + 1] == llm[2]
+    assert command[command.index("--alias") + 1] == worker.llm_model
     # Both sides of each task queue come from the same place, so starters and workers agree.
     for variable in ("RECAP_TASK_QUEUE", "RECAP_LLM_TASK_QUEUE", "RECAP_TEMPORAL_NAMESPACE"):
         assert environment(found["worker"])[variable] == environment(found["api"])[variable]
@@ -262,9 +288,7 @@ def test_recap_services_get_valid_settings_pointing_into_the_stack(
     assert api.api_host == "0.0.0.0"
     assert healthcheck_port(found["api"]) == api.api_port
     assert any(str(port).endswith(f":{api.api_port}") for port in found["api"]["ports"])
-    worker = settings_of(found["worker"], monkeypatch)
-    assert worker.metrics_host == "0.0.0.0"
-    assert worker.metrics_port is not None and worker.temporal_metrics_port is not None
+    assert worker.temporal_metrics_port is not None
     assert healthcheck_port(found["worker"]) == worker.metrics_port
 
 
@@ -276,9 +300,18 @@ def test_databases_are_wired_consistently() -> None:
         url,
     )
     assert match, url
+    assert environment(found["api"])["RECAP_DATABASE_URL"] == url
+    # recap's role and database come from the store's init script, with the URL's password.
     store = environment(found[match["host"]])
-    assert (store["POSTGRES_USER"], store["POSTGRES_DB"]) == (match["user"], match["db"])
-    assert variable_of(store["POSTGRES_PASSWORD"]) == variable_of(match["password"])
+    assert store["POSTGRES_USER"] != match["user"]
+    assert variable_of(store["STORE_DB_PASSWORD"]) == variable_of(match["password"])
+    mounted = {config["target"]: config["source"] for config in found[match["host"]]["configs"]}
+    script = (ROOT / compose()["configs"][mounted[STORE_INIT_TARGET]]["file"]).read_text()
+    assert f"CREATE ROLE {match['user']} LOGIN" in script
+    assert f"CREATE DATABASE {match['db']} OWNER {match['user']}" in script
+    assert "\\getenv recap_password STORE_DB_PASSWORD" in script
+    check = " ".join(found[match["host"]]["healthcheck"]["test"])
+    assert f"-U {match['user']} -d {match['db']}" in check
 
     temporal = environment(found["temporal"])
     temporal_db = environment(found[temporal["POSTGRES_SEEDS"]])
@@ -362,8 +395,31 @@ def test_configuration_comes_from_the_env_file() -> None:
         assert variable in documented, f"{variable} is used by compose but not in .env.example"
         if operator in (":?", "?"):
             assert variable in active, f"{variable} is required: .env.example must set it"
+    # No service gets .env whole: each takes the variables it names (tests/security/
+    # test_compose_secrets.py says which may not reach whom).
+    for name, service in services().items():
+        assert "env_file" not in service, f"{name} would see every secret in its env_file"
+
+
+def test_every_setting_reaches_the_recap_service_that_reads_it() -> None:
+    """A setting in .env reaches recap only if compose names it: each one is named, or is
+    one compose has no use for. A new setting fails here until it is placed."""
+    settings: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            settings |= {f"RECAP_{name}__{part}".upper() for part in nested.model_fields}
+        else:
+            settings.add(f"RECAP_{name}".upper())
+    given: set[str] = set()
     for name in recap_service_names():
-        assert services()[name]["env_file"] == ".env"
+        given |= set(environment(services()[name])) | passed_by_name(services()[name])
+    missing = settings - given - OUTSIDE_COMPOSE
+    assert not missing, f"no recap service gets {sorted(missing)}"
+    assert not given & OUTSIDE_COMPOSE
+    for variable in env_example(with_commented=True):
+        if variable.startswith("RECAP_") and variable not in OUTSIDE_COMPOSE:
+            assert variable in given, f".env.example documents {variable}; compose drops it"
 
 
 def test_dockerfile_builds_from_the_lockfile_as_a_user() -> None:

@@ -1,5 +1,7 @@
 """The operator's endpoints: `/healthz` (the process is up), `/readyz` (the database and
-Temporal answer) and, when RECAP_API_METRICS is on, `/metrics` for Prometheus."""
+Temporal answer, in two words each: nothing about where they are) and `/metrics` for
+Prometheus, which the app mounts only when the metrics have no port of their own
+(`recap.api.app.metrics_on_api_port`)."""
 
 from __future__ import annotations
 
