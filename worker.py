@@ -74,12 +74,12 @@ class WorkerActivities:
 def build_activities(settings: Settings) -> WorkerActivities:
     """The activities with the process's store, source opener and model client factory."""
     store = summary_store(settings)
-    open_source = source_opener(settings)
+    open_source = source_opener(settings, store)
     new_model = partial(chat_model, settings)
     return WorkerActivities(
         summary=SummaryActivities(settings, store, open_source, new_model),
         batch=BatchActivities(settings, store),
-        schedule=ScheduleActivities(settings, WatermarkStore(store)),
+        schedule=ScheduleActivities(settings, WatermarkStore(store), open_source),
         clusters=ClusterActivities(settings, store, ClusterStore(store), open_source, new_model),
     )
 

@@ -7,6 +7,7 @@ Occurrences and clusters travel through the store; payloads carry ids and counts
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from recap.core.logging import get_logger
 from recap.llm.client import ChatModel
 from recap.services import clusters as clustering
 from recap.services.bootstrap import SourceOpener
+from recap.services.budget import ModelBudget
 from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
 
@@ -114,12 +116,15 @@ class ClusterActivities:
         clusters: ClusterStore,
         open_source: SourceOpener,
         chat_model: Callable[[], ChatModel],
+        budget: ModelBudget | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._clusters = clusters
         self._open_source = open_source
         self._chat_model = chat_model
+        # Naming a cluster is a model call too: it counts against the team's daily calls.
+        self._budget = budget or ModelBudget.from_settings(settings, store)
 
     @activity.defn(name="list_team_sessions")
     def list_team_sessions(self, request: ListTeamSessionsInput) -> TeamSessions:
@@ -142,7 +147,9 @@ class ClusterActivities:
                 run_id=activity.info().workflow_id or "",
                 store=self._store,
                 clusters=self._clusters,
-                open_source=lambda: self._open_source(request.source, progress=beat_per_block),
+                open_source=lambda: self._open_source(
+                    request.source, team_id=request.team_id, progress=beat_per_block
+                ),
                 max_tokens=self._settings.timeline_max_tokens,
                 config=self._settings.timeline,
             )
@@ -187,6 +194,8 @@ class ClusterActivities:
     async def name_error_cluster(self, request: NameErrorClusterInput) -> NamedCluster:
         """One model call for one cluster's title, impact and severity (gated, not stored:
         `save_cluster_names` stores a run's names in one write)."""
+        with typed_errors():
+            await asyncio.to_thread(self._budget.reserve, request.team_id)
         model = self._chat_model()
         try:
             async with heartbeating():

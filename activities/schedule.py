@@ -12,6 +12,7 @@ from temporalio import activity
 from activities.errors import typed_errors
 from recap.core.config import Settings
 from recap.core.logging import get_logger
+from recap.services.bootstrap import TeamSources
 from recap.services.scheduled_run import ScheduledRecordings, ScheduledSummariesInput
 from recap.services.selection import recordings_for_run
 from recap.store.watermarks import Watermark, WatermarkStore
@@ -43,9 +44,12 @@ class RecordScheduleHandoffInput(BaseModel):
 class ScheduleActivities:
     """Both run on the main queue, over the schedule's watermark store."""
 
-    def __init__(self, settings: Settings, watermarks: WatermarkStore) -> None:
+    def __init__(
+        self, settings: Settings, watermarks: WatermarkStore, sources: TeamSources
+    ) -> None:
         self._settings = settings
         self._watermarks = watermarks
+        self._sources = sources
 
     @activity.defn(name="list_scheduled_recordings")
     async def list_scheduled_recordings(
@@ -55,7 +59,9 @@ class ScheduleActivities:
         schedule already handed to a batch, oldest first, at most `max_sessions_per_run`."""
         spec = request.request
         with typed_errors():
-            listed = await recordings_for_run(spec, request.now, self._watermarks, self._settings)
+            listed = await recordings_for_run(
+                spec, request.now, self._watermarks, self._settings, self._sources
+            )
         log.info(
             "scheduled recordings listed",
             team_id=spec.team_id,

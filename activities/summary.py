@@ -1,11 +1,13 @@
 """The three activities of a session summary: thin adapters over `recap.services.summary`.
 
 Built by the worker with the store, the source opener and the model factory, so credentials
-and connections come from the worker's settings, never from the workflow's inputs.
+and connections come from the worker's settings, never from the workflow's inputs. The
+model call is counted against the team's daily budget (`recap.services.budget`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from temporalio import activity
@@ -25,6 +27,7 @@ from recap.llm.client import ChatModel
 from recap.llm.schema import SessionSummary
 from recap.services import summary as pipeline
 from recap.services.bootstrap import SourceOpener
+from recap.services.budget import ModelBudget
 from recap.store.repository import StoredSummary, SummaryStore
 
 log = get_logger(__name__)
@@ -40,11 +43,15 @@ class SummaryActivities:
         store: SummaryStore,
         open_source: SourceOpener,
         chat_model: Callable[[], ChatModel],
+        budget: ModelBudget | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._open_source = open_source
         self._chat_model = chat_model
+        # Built from the same settings and store unless given (tests pass one with a
+        # clock): a model activity cannot be built without its team budget.
+        self._budget = budget or ModelBudget.from_settings(settings, store)
 
     @activity.defn(name="compile_timeline")
     def compile_timeline(self, request: CompileTimelineInput) -> CompiledTimeline:
@@ -52,7 +59,9 @@ class SummaryActivities:
             compiled = pipeline.compile_session(
                 team_id=request.team_id,
                 session_id=request.session_id,
-                source=self._open_source(request.source, progress=beat_per_block),
+                source=self._open_source(
+                    request.source, team_id=request.team_id, progress=beat_per_block
+                ),
                 store=self._store,
                 max_tokens=request.max_tokens or self._settings.timeline_max_tokens,
                 config=self._settings.timeline,
@@ -69,6 +78,10 @@ class SummaryActivities:
 
     @activity.defn(name="summarize_session")
     async def summarize_session(self, request: SummarizeTimelineInput) -> SessionSummary:
+        # Each attempt is a call on the team's budget, reserved before the model is asked:
+        # a team past its day's calls or tokens fails here, non-retryably, at no cost.
+        with typed_errors():
+            reservation = await asyncio.to_thread(self._budget.reserve, request.team_id)
         model = self._chat_model()
         try:
             async with heartbeating():
@@ -83,6 +96,18 @@ class SummaryActivities:
                     )
         finally:
             await model.close()
+        spent = (summary.run.prompt_tokens or 0) + (summary.run.completion_tokens or 0)
+        try:
+            await asyncio.to_thread(self._budget.record, reservation, spent)
+        except Exception as error:
+            # Failing now would retry, and pay for, a call that has answered: count it short.
+            log.warning(
+                "model tokens not counted against the team's budget",
+                team_id=request.team_id,
+                session_id=request.session_id,
+                tokens=spent,
+                error_type=type(error).__name__,
+            )
         metrics.summary_generated(
             prompt_tokens=summary.run.prompt_tokens,
             completion_tokens=summary.run.completion_tokens,

@@ -31,7 +31,16 @@ os.environ["RECAP_LOG_FORMAT"] = "console"
 os.environ["RECAP_ALLOWED_SOURCES"] = ",".join(
     ["posthog", f"files:{tempfile.gettempdir()}", f"files:{RECORDINGS}"]
 )
-for _name in ("RECAP_LLM_BASE_URL", "RECAP_LLM_API_KEY", "RECAP_SOURCE", "RECAP_TEAM_ID"):
+# Most tests use many team ids against one deployment source; the team isolation tests
+# (tests/security/test_team_isolation.py) set RECAP_SOURCE_TEAMS themselves.
+os.environ["RECAP_SOURCE_TEAMS"] = "*"
+for _name in (
+    "RECAP_LLM_BASE_URL",
+    "RECAP_LLM_API_KEY",
+    "RECAP_SOURCE",
+    "RECAP_TEAM_ID",
+    "RECAP_SECRET_KEY",
+):
     os.environ.pop(_name, None)
 get_settings.cache_clear()
 

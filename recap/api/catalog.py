@@ -1,42 +1,74 @@
-"""Recording objects for the API: metadata from the configured source (PostHog's own, or
-computed from a file's events), summary state from the store, and the team's listing."""
+"""Recording objects for the API: metadata from the caller's team's source (PostHog's own,
+or computed from a file's events), summary state from the store, and the team's listing.
+
+Each team reads its own source (`TeamSources`); a listing is kept per team for a short
+while, so repeated requests do not re-read the source."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from recap.api.errors import unavailable
+from recap.api.errors import ApiProblem, unavailable
 from recap.api.models import SessionRecording
 from recap.core.config import Settings
+from recap.core.logging import get_logger
 from recap.recording.models import RecordingError, RecordingNotFound
 from recap.services.bootstrap import (
     SourceUnavailable,
+    TeamHasNoSource,
+    TeamSource,
+    TeamSources,
     open_source,
-    posthog_config,
-    source_spec,
+    source_opener,
 )
 from recap.sources.files import DirectorySource
 from recap.sources.metadata import recording_metadata
-from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogError, RecordingMetadata
+from recap.sources.posthog import PostHogClient, PostHogError, RecordingMetadata
+from recap.sources.posthog.models import PostHogPerson
 from recap.store.repository import StoredSummary, SummaryStore
+from recap.store.secrets import SecretKeyMissing, SecretUnreadable
 from recap.store.session_index import SessionIndex
 from recap.timeline.models import SessionInfo
+from recap.timeline.redact import redact_text
+
+log = get_logger(__name__)
+
+
+def visible_person(person: PostHogPerson | None, *, with_properties: bool) -> PostHogPerson | None:
+    """The person as a team sees it: by default its ids, when it was created, and a display
+    name with PII redacted; properties (email, name, $ip, …) only when the team enables them."""
+    if person is None or with_properties:
+        return person
+    return PostHogPerson(
+        id=person.id,
+        uuid=person.uuid,
+        name=redact_text(person.name) if person.name else None,
+        distinct_ids=person.distinct_ids,
+        created_at=person.created_at,
+    )
 
 
 def recording_object(
-    metadata: RecordingMetadata, stored: StoredSummary | None, *, with_summary: bool = False
+    metadata: RecordingMetadata,
+    stored: StoredSummary | None,
+    *,
+    with_summary: bool = False,
+    person_properties: bool = False,
 ) -> SessionRecording:
-    fields: dict[str, Any] = metadata.model_dump(exclude_none=True)
+    fields: dict[str, Any] = metadata.model_dump(exclude_none=True, exclude={"person"})
     for name in ("recording_duration", "active_seconds", "inactive_seconds"):
         if fields.get(name) is not None:
             fields[name] = round(fields[name])
     return SessionRecording(
         **fields,
+        person=visible_person(metadata.person, with_properties=person_properties),
         has_summary=stored is not None and stored.has_summary,
         summary_outcome=stored.summary_outcome if stored else None,
         summary=stored.summary if stored and with_summary else None,
@@ -74,42 +106,77 @@ class Listing:
     results: list[SessionRecording]
 
 
+@dataclass
+class _TeamView:
+    """One team's opened source, and its listing while it is fresh."""
+
+    source: TeamSource
+    files: DirectorySource | None
+    listed_at: float | None = None
+    listed: tuple[list[str], dict[str, RecordingMetadata]] | None = None
+
+
 class RecordingCatalog:
-    """Answers "which recordings are there and what do we know of them" for one source."""
+    """Answers "which recordings are there and what do we know of them" for each team, from
+    the team's own source."""
 
     _CACHE_SIZE = 2048
 
-    def __init__(self, settings: Settings, store: SummaryStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: SummaryStore,
+        sources: TeamSources | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.store = store
-        self._files: DirectorySource | None = None
-        self._posthog: PostHogConfig | None = None
+        self.sources = sources or source_opener(settings, store)
+        self._clock = clock
+        self._views: dict[str, _TeamView] = {}
         # Metadata of files, keyed by (path, mtime, size): computing it reads the file.
         self._cache: OrderedDict[tuple[str, int, int], RecordingMetadata] = OrderedDict()
         self._lock = threading.Lock()
+        self._listing_locks: dict[str, asyncio.Lock] = {}
 
-    def _open(self) -> None:
-        """Opens the configured source on first use, so a misconfigured one is reported
-        by the endpoints that need it (503) instead of stopping the whole API."""
-        if self._files is not None or self._posthog is not None:
-            return
-        settings = self.settings
+    def _view(self, team_id: str) -> _TeamView:
+        """The team's source, resolved on each request (an operator may change it at any
+        time), opened once while it stays the same. A team without a source, or a source
+        that cannot be used, is a 503 naming the dependency only."""
         try:
-            spec = source_spec(settings.source)
-            if not spec.is_posthog:
-                source = open_source(spec, settings)
-                assert isinstance(source, DirectorySource)
-                self._files = source
+            source = self.sources.resolve(team_id)
+            with self._lock:
+                view = self._views.get(team_id)
+                if view is not None and view.source == source:
+                    return view
+            files = None
+            if not source.spec.is_posthog:
+                opened = open_source(source.spec, self.settings)
+                assert isinstance(opened, DirectorySource)
+                files = opened
             else:
-                self._posthog = posthog_config(settings)
-        except (SourceUnavailable, PostHogError) as error:
+                source.posthog_config(self.settings)  # misconfigured: fail here, as 503
+        except TeamHasNoSource as error:
+            log.warning("team has no recording source", team_id=team_id, error=str(error))
+            raise ApiProblem(
+                503,
+                "server_error",
+                "team_has_no_source",
+                "This team has no recording source yet; an operator sets one with"
+                " `recap teams set-source`.",
+            ) from None
+        except (SourceUnavailable, PostHogError, SecretKeyMissing, SecretUnreadable) as error:
             raise unavailable("The recording source", error) from None
+        view = _TeamView(source=source, files=files)
+        with self._lock:
+            self._views[team_id] = view
+        return view
 
     # -- metadata ------------------------------------------------------------------------
 
-    def _file_metadata(self, session_id: str) -> RecordingMetadata:
-        assert self._files is not None
-        path = self._files.path_of(session_id)
+    def _file_metadata(self, files: DirectorySource, session_id: str) -> RecordingMetadata:
+        path = files.path_of(session_id)
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         with self._lock:
@@ -117,21 +184,20 @@ class RecordingCatalog:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        metadata = recording_metadata(self._files.load(session_id))
+        metadata = recording_metadata(files.load(session_id))
         with self._lock:
             self._cache[key] = metadata
             while len(self._cache) > self._CACHE_SIZE:
                 self._cache.popitem(last=False)
         return metadata
 
-    async def source_metadata(self, session_id: str) -> RecordingMetadata | None:
-        """The source's description of the recording; None when the source lacks it."""
-        self._open()
+    async def source_metadata(self, team_id: str, session_id: str) -> RecordingMetadata | None:
+        """The team's source's description of the recording; None when the source lacks it."""
+        view = self._view(team_id)
         try:
-            if self._files is not None:
-                return await asyncio.to_thread(self._file_metadata, session_id)
-            assert self._posthog is not None
-            async with PostHogClient(self._posthog) as client:
+            if view.files is not None:
+                return await asyncio.to_thread(self._file_metadata, view.files, session_id)
+            async with PostHogClient(view.source.posthog_config(self.settings)) as client:
                 return await client.get_recording(session_id)
         except RecordingNotFound:
             return None
@@ -146,9 +212,9 @@ class RecordingCatalog:
     async def recording(
         self, team_id: str, session_id: str, *, with_summary: bool = False
     ) -> SessionRecording | None:
-        """The recording object, or None when neither the source nor the team's store
+        """The recording object, or None when neither the team's source nor its store
         knows the session."""
-        metadata = await self.source_metadata(session_id)
+        metadata = await self.source_metadata(team_id, session_id)
         stored = (
             await asyncio.to_thread(
                 self.store.recording_summaries, team_id=team_id, session_ids=[session_id]
@@ -166,22 +232,60 @@ class RecordingCatalog:
                 if timeline is not None
                 else RecordingMetadata(id=session_id)
             )
-        return recording_object(metadata, stored, with_summary=with_summary)
+        return recording_object(
+            metadata,
+            stored,
+            with_summary=with_summary,
+            person_properties=self._view(team_id).source.person_properties,
+        )
 
     # -- listing -------------------------------------------------------------------------
 
-    async def _source_listing(self) -> tuple[list[str], dict[str, RecordingMetadata]]:
-        """The source's recordings in its order (files: by id; PostHog: newest first)."""
-        self._open()
+    async def _source_listing(
+        self, team_id: str
+    ) -> tuple[_TeamView, list[str], dict[str, RecordingMetadata]]:
+        """The team's recordings in its source's order (files: by id; PostHog: newest
+        first), read at most once per RECAP_API_LIST_CACHE_SECONDS: a read key paging
+        through a listing costs the source one scan, not one per page."""
+        view = self._view(team_id)
+        lock = self._listing_locks.setdefault(team_id, asyncio.Lock())
+        async with lock:
+            fresh_for = self.settings.api_list_cache_seconds
+            if (
+                view.listed is not None
+                and view.listed_at is not None
+                and self._clock() - view.listed_at < fresh_for
+            ):
+                return view, *view.listed
+            listed = await self._read_listing(view)
+            view.listed, view.listed_at = listed, self._clock()
+            return view, *listed
+
+    async def _read_listing(
+        self, view: _TeamView
+    ) -> tuple[list[str], dict[str, RecordingMetadata]]:
         limit = self.settings.api_list_scan_limit
-        if self._files is not None:
-            ids = await asyncio.to_thread(self._files.list_sessions)
+        if view.files is not None:
+            ids = await asyncio.to_thread(view.files.list_sessions)
             return ids[:limit], {}
-        assert self._posthog is not None
         found: dict[str, RecordingMetadata] = {}
-        async with PostHogClient(self._posthog) as client:
-            async for metadata in client.list_recordings(limit=limit):
-                found.setdefault(metadata.id, metadata)
+        async with PostHogClient(view.source.posthog_config(self.settings)) as client:
+            listing = client.list_recordings(
+                limit=limit, max_calls=self.settings.api_list_max_source_calls
+            )
+            try:
+                async for metadata in listing:
+                    found.setdefault(metadata.id, metadata)
+            except PostHogError as error:
+                raise unavailable("PostHog", f"listing recordings: {error}") from None
+        if listing.cut_short:
+            # The listing shows what the bounded calls found; the operator learns why.
+            log.info(
+                "recording listing cut short",
+                team_id=view.source.team_id,
+                calls=listing.calls,
+                found=len(found),
+            )
         return list(found), found
 
     async def listing(
@@ -193,7 +297,7 @@ class RecordingCatalog:
         has_summary: bool | None,
         success: bool | None,
     ) -> Listing:
-        ids, known = await self._source_listing()
+        view, ids, known = await self._source_listing(team_id)
         summaries = await asyncio.to_thread(
             self.store.recording_summaries, team_id=team_id, session_ids=ids
         )
@@ -205,10 +309,12 @@ class RecordingCatalog:
         page = matching[offset : offset + limit]
         results: list[SessionRecording] = []
         for session_id in page:
-            metadata = known.get(session_id) or await self.source_metadata(session_id)
+            metadata = known.get(session_id) or await self.source_metadata(team_id, session_id)
             results.append(
                 recording_object(
-                    metadata or RecordingMetadata(id=session_id), summaries.get(session_id)
+                    metadata or RecordingMetadata(id=session_id),
+                    summaries.get(session_id),
+                    person_properties=view.source.person_properties,
                 )
             )
         return Listing(count=len(matching), results=results)

@@ -12,6 +12,7 @@ from recap.cli.keys import keys_app
 from recap.cli.schedule import schedule_app
 from recap.cli.serve import api, demo, dev, worker
 from recap.cli.sessions import fetch, summarize, timeline
+from recap.cli.teams import teams_app
 
 app = typer.Typer(
     name="recap",
@@ -38,6 +39,7 @@ app.add_typer(batch_app, name="batch")
 app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
 app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")
 app.add_typer(keys_app, name="keys", help="API keys: create, list, revoke")
+app.add_typer(teams_app, name="teams", help="teams and their own recording sources")
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ configures it the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from recap.core.config import Settings
@@ -17,6 +19,8 @@ from recap.sources.files import DirectorySource
 from recap.sources.posthog import PostHogConfig, PostHogSource, ProgressHook
 from recap.sources.spec import SourceSpec, SourceSpecError
 from recap.store.repository import SummaryStore, store_for
+from recap.store.secrets import SecretBox, SecretKeyMissing, SecretUnreadable
+from recap.store.teams import Team, TeamError, TeamStore
 
 
 class SourceUnavailable(Exception):
@@ -48,16 +52,19 @@ def chat_model(settings: Settings) -> ChatModel:
     )
 
 
-def posthog_config(settings: Settings, **overrides: Any) -> PostHogConfig:
-    """Every RECAP_POSTHOG_* setting, or a `PostHogConfigError` naming what is missing."""
-    values: dict[str, Any] = {
+def _posthog_tuning(settings: Settings) -> dict[str, Any]:
+    """How recap reads any PostHog project: the same for the deployment's and each team's."""
+    return {
         "blocks_per_request": settings.posthog_blocks_per_request,
         "timeout_seconds": settings.posthog_timeout_seconds,
         "page_size": settings.posthog_page_size,
         "max_decoded_bytes": settings.timeline.max_decoded_bytes,
-        **overrides,
     }
-    return PostHogConfig.from_settings(settings, **values)
+
+
+def posthog_config(settings: Settings, **overrides: Any) -> PostHogConfig:
+    """Every RECAP_POSTHOG_* setting, or a `PostHogConfigError` naming what is missing."""
+    return PostHogConfig.from_settings(settings, **{**_posthog_tuning(settings), **overrides})
 
 
 def source_spec(text: str) -> SourceSpec:
@@ -88,11 +95,23 @@ def open_source(
 
 
 class SourceOpener(Protocol):
-    """Opens the source a spec names (None: RECAP_SOURCE), reporting fetch progress."""
+    """Opens the source of `team_id` a spec names (None: the team's own), reporting fetch
+    progress."""
 
     def __call__(
-        self, spec: str | None = None, *, progress: ProgressHook | None = None
+        self,
+        spec: str | None = None,
+        *,
+        team_id: str,
+        progress: ProgressHook | None = None,
     ) -> SnapshotSource: ...
+
+
+def _inside(spec: SourceSpec, root: Path) -> bool:
+    if spec.directory is None:
+        return False
+    inside = spec.directory.resolve()
+    return inside == root.resolve() or root.resolve() in inside.parents
 
 
 def allowed_source(settings: Settings, text: str | None) -> SourceSpec:
@@ -106,25 +125,127 @@ def allowed_source(settings: Settings, text: str | None) -> SourceSpec:
         allowed = source_spec(allowed_text.strip())
         if allowed.is_posthog and spec.is_posthog:
             return spec
-        if allowed.directory is not None and spec.directory is not None:
-            inside = spec.directory.resolve()
-            if (
-                inside == allowed.directory.resolve()
-                or allowed.directory.resolve() in inside.parents
-            ):
-                return spec
+        if allowed.directory is not None and _inside(spec, allowed.directory):
+            return spec
     raise SourceNotAllowed(
         f"this worker does not read {text!r}: only RECAP_SOURCE and RECAP_ALLOWED_SOURCES"
     )
 
 
-def source_opener(settings: Settings) -> SourceOpener:
-    """What activities open recordings with: a request names its source, or leaves it to
-    the worker's RECAP_SOURCE; a source the worker may not read is refused."""
+class TeamHasNoSource(SourceUnavailable):
+    """The team has no source of its own and may not read the deployment's."""
 
-    def open_named(
-        spec: str | None = None, *, progress: ProgressHook | None = None
+    code = "team_has_no_source"
+
+
+@dataclass(frozen=True)
+class TeamSource:
+    """The recording source one team reads: its own (`recap teams set-source`) or, for the
+    teams RECAP_SOURCE_TEAMS lists, the deployment's RECAP_SOURCE."""
+
+    team_id: str
+    spec: SourceSpec
+    # The team's PostHog project (its own key); None: files, or the deployment's PostHog.
+    posthog: PostHogConfig | None
+    person_properties: bool
+    own: bool
+
+    def posthog_config(self, settings: Settings) -> PostHogConfig:
+        return self.posthog if self.posthog is not None else posthog_config(settings)
+
+
+def team_store(settings: Settings, store: SummaryStore | None = None) -> TeamStore:
+    """The teams of the configured database, their secrets sealed under RECAP_SECRET_KEY."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return TeamStore(store or summary_store(settings), SecretBox(key))
+
+
+class TeamSources:
+    """Which source each team reads, and opening it. One team's request never reaches
+    another team's project: a team reads its own source, or the deployment's when
+    RECAP_SOURCE_TEAMS lets it, and nothing a request names outside that."""
+
+    def __init__(self, settings: Settings, teams: TeamStore) -> None:
+        self._settings = settings
+        self._teams = teams
+        listed = settings.source_teams
+        names = [settings.team_id] if listed is None else listed.split(",")
+        self._shared = frozenset(name.strip() for name in names if name.strip())
+
+    def _shares_deployment_source(self, team_id: str) -> bool:
+        return "*" in self._shared or team_id in self._shared
+
+    def resolve(self, team_id: str, requested: str | None = None) -> TeamSource:
+        """The source `team_id` reads for a request naming `requested` (None: the team's)."""
+        team = self._teams.get(team_id)
+        if team is not None and team.source_kind is not None:
+            return self._own(team, requested)
+        if not self._shares_deployment_source(team_id):
+            raise TeamHasNoSource(
+                f"team {team_id} has no recording source: set one with `recap teams"
+                f" set-source {team_id} …`, or list the team in RECAP_SOURCE_TEAMS to let it"
+                " read RECAP_SOURCE"
+            )
+        return TeamSource(
+            team_id=team_id,
+            spec=allowed_source(self._settings, requested),
+            posthog=None,
+            person_properties=team.person_properties if team is not None else False,
+            own=False,
+        )
+
+    def _own(self, team: Team, requested: str | None) -> TeamSource:
+        settings = self._settings
+        if team.source_kind == "files":
+            assert team.directory is not None
+            spec = SourceSpec(team.directory)
+            if requested is not None:
+                named = source_spec(requested)
+                if not _inside(named, team.directory):
+                    raise SourceNotAllowed(
+                        f"team {team.team_id} reads its own recordings directory; the request"
+                        f" named {requested!r}"
+                    )
+                spec = named
+            return TeamSource(team.team_id, spec, None, team.person_properties, own=True)
+        if requested is not None and not source_spec(requested).is_posthog:
+            raise SourceNotAllowed(
+                f"team {team.team_id} reads its own PostHog project; the request named"
+                f" {requested!r}"
+            )
+        assert team.posthog_host is not None and team.posthog_project_id is not None
+        try:
+            key = self._teams.posthog_key(team.team_id)
+        except (SecretKeyMissing, SecretUnreadable, TeamError) as error:
+            # A deployment problem, the same on every retry: the operator fixes the key.
+            raise SourceUnavailable(str(error)) from None
+        config = PostHogConfig(
+            host=team.posthog_host,
+            project_id=team.posthog_project_id,
+            api_key=key,
+            **_posthog_tuning(settings),
+        )
+        return TeamSource(team.team_id, SourceSpec(), config, team.person_properties, own=True)
+
+    def open(
+        self, team_id: str, requested: str | None = None, *, progress: ProgressHook | None = None
     ) -> SnapshotSource:
-        return open_source(allowed_source(settings, spec), settings, progress=progress)
+        resolved = self.resolve(team_id, requested)
+        if resolved.spec.is_posthog:
+            return PostHogSource(resolved.posthog_config(self._settings), progress=progress)
+        return open_source(resolved.spec, self._settings)
 
-    return open_named
+    def __call__(
+        self,
+        spec: str | None = None,
+        *,
+        team_id: str,
+        progress: ProgressHook | None = None,
+    ) -> SnapshotSource:
+        return self.open(team_id, spec, progress=progress)
+
+
+def source_opener(settings: Settings, store: SummaryStore | None = None) -> TeamSources:
+    """What activities open recordings with: the team's own source, or the deployment's
+    for the teams that may read it; a source the team may not read is refused."""
+    return TeamSources(settings, team_store(settings, store))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from recap.core.config import Settings
 from recap.recording.models import RawEvent
-from recap.services.bootstrap import SourceUnavailable, allowed_source
+from recap.services.bootstrap import SourceUnavailable, TeamSources
 from recap.services.bootstrap import posthog_config as settings_posthog_config
 from recap.services.scheduled_run import (
     EndedRecording,
@@ -184,9 +184,11 @@ async def recordings_for_run(
     now: datetime,
     watermarks: WatermarkStore,
     settings: Settings,
+    sources: TeamSources,
 ) -> ScheduledRecordings:
-    """The recordings that ended in [watermark, now - settle delay], minus those this
-    schedule already handed to a batch, oldest first, at most `max_sessions_per_run`.
+    """The recordings of the schedule's team's source that ended in [watermark, now -
+    settle delay], minus those this schedule already handed to a batch, oldest first, at
+    most `max_sessions_per_run`.
 
     `now` is the run's workflow time, so a replay or a retry lists the same window."""
     stored = watermarks.get(request.schedule_id)
@@ -198,8 +200,14 @@ async def recordings_for_run(
     )
     window = RecordingWindow(start=start, end=max(start, end))
     try:
-        source = str(allowed_source(settings, request.source))
-        ended = await list_ended_recordings(source, window, request.filters, settings)
+        resolved = sources.resolve(request.team_id, request.source)
+        ended = await list_ended_recordings(
+            str(resolved.spec),
+            window,
+            request.filters,
+            settings,
+            posthog_config=resolved.posthog_config(settings) if resolved.spec.is_posthog else None,
+        )
     except (ValueError, FileNotFoundError) as error:
         raise SourceUnavailable(str(error)) from error
     handed = watermarks.already_handed(request.schedule_id, (r.session_id for r in ended))

@@ -324,3 +324,21 @@ async def test_a_batch_lists_the_session_past_the_budget_as_a_typed_failure(
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert attempts == [1, 1]  # compile, then the model call: each once
+
+
+async def test_naming_an_error_cluster_is_a_call_on_the_same_budget(
+    model: ChatServer, compiled: tuple[SummaryStore, str, str]
+) -> None:
+    from activities.clusters import NameErrorClusterInput
+
+    store = compiled[0]
+    settings = settings_for(model, store, calls=1)
+    built = build_activities(settings)
+    await summarize(built.summary, "team-a", compiled)  # the day's one call
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(
+            built.clusters.name_error_cluster,
+            NameErrorClusterInput(team_id="team-a", cluster_id="c1"),
+        )
+    assert refused.value.type == "budget_exceeded" and refused.value.non_retryable
+    assert len(model.requests) == 1  # the summary's call only

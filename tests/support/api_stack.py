@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +71,30 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@asynccontextmanager
+async def worker_process(environment: dict[str, str], log_path: Path) -> AsyncIterator[None]:
+    """`python worker.py` with `environment` over the test session's, logging to `log_path`,
+    stopped (terminated, killed after 20 s) when the block ends."""
+    with log_path.open("wb") as log:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "worker.py"),
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            await asyncio.wait_for(worker.wait(), 20)
+        except TimeoutError:
+            worker.kill()
+            await worker.wait()
+
+
 def _write_too_short(directory: Path) -> None:
     """A recording with one snapshot and nothing after it: nothing to summarize."""
     document = {
@@ -126,16 +150,7 @@ async def api_stack(
             batch_max_concurrency=4,
         )
         log_path = directory.parent / "worker.log"
-        with log_path.open("wb") as log:
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(ROOT / "worker.py"),
-                cwd=ROOT,
-                env={**os.environ, **environment},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
+        async with worker_process(environment, log_path):
             keys = KeyStore(store_for(settings.resolved_database_url))
             tokens: dict[str, dict[str, str]] = {}
             for team in ("team-a", "team-b"):
@@ -163,11 +178,4 @@ async def api_stack(
                     tokens=tokens,
                     worker_log=log_path,
                 )
-        finally:
-            worker.terminate()
-            try:
-                await asyncio.wait_for(worker.wait(), 20)
-            except TimeoutError:
-                worker.kill()
-                await worker.wait()
-            get_settings.cache_clear()
+    get_settings.cache_clear()

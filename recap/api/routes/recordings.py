@@ -105,7 +105,7 @@ async def summarize_session_recording(
 ) -> JSONResponse:
     session_id = path_session_id(recording_id)
     focus_area = body.focus_area if body else None
-    if await state.catalog.source_metadata(session_id) is None:
+    if await state.catalog.source_metadata(caller.team_id, session_id) is None:
         raise not_found(f"Recording {session_id} not found in the configured source.")
     client = await state.temporal()
     task = asyncio.ensure_future(
@@ -115,7 +115,7 @@ async def summarize_session_recording(
             team_id=caller.team_id,
             session_ids=[session_id],
             focus_area=focus_area,
-            source=state.settings.source,
+            source=None,
             # A stored summary for this focus area and prompt is reused: a model call costs.
             force=body.force if body else False,
         )
@@ -135,6 +135,9 @@ async def summarize_session_recording(
         if outcome.error_type == "no_events_or_too_short":
             detail = failure_message(outcome.error_type, session_id)
             raise ApiProblem(400, "validation_error", "no_events_or_too_short", detail)
+        if outcome.error_type == "budget_exceeded":
+            detail = failure_message(outcome.error_type, session_id)
+            raise ApiProblem(429, "throttled_error", "budget_exceeded", detail)
         if outcome.error_type is not None:
             detail = failure_message(outcome.error_type, session_id)
             raise ApiProblem(502, "server_error", "summary_failed", detail)

@@ -62,7 +62,7 @@ async def create_session_summaries_individually(
             team_id=caller.team_id,
             session_ids=session_ids,
             focus_area=body.focus_area,
-            source=state.settings.source,
+            source=None,
             force=False,
             max_concurrency=None,
         )
