@@ -43,6 +43,7 @@ from recap.sources.files import DirectorySource
 from recap.sources.posthog import PostHogClient, PostHogConfig
 from recap.store.clusters import ClusterStore
 from recap.store.repository import SummaryStore
+from recap.store.session_documents import SessionDocuments
 from recap.store.session_index import SessionIndex
 from tests.support.posthog_double import PostHogDouble, posthog_double, served_from_document
 from tests.support.store_samples import summary
@@ -163,6 +164,9 @@ def _store_sessions_directly(store: SummaryStore, source: DirectorySource, ids: 
         clusters.save_occurrences(
             TEAM, "run-0", extract_errors(stored.timeline, failed_outcome=None)
         )
+    # compile_session writes a document as it stores the timeline; before the index there
+    # was none.
+    SessionDocuments(store).delete(TEAM)
 
 
 def _full_scan_ranking(
@@ -271,15 +275,19 @@ def test_an_unknown_session_reads_no_timeline_and_a_late_one_is_found(
                 similar_in_team(store, TEAM, f"never-seen-{n}")
     assert unknown.timeline_reads() == 0, unknown.seen
 
-    # A timeline compiled whose summary never came (the model failed): found when asked.
+    # A timeline compiled whose summary never came (the model failed): indexed as it was
+    # compiled, so found when asked, and ranked against by the others, without a read.
     late = ids[-1]
     compile_session(
         team_id=TEAM, session_id=late, source=source, store=store, max_tokens=MAX_TOKENS
     )
     with watching(store) as asked:
         matches, _ = similar_in_team(store, TEAM, late)
+        others, _ = similar_in_team(store, TEAM, ids[0], top_n=len(ids))
     assert matches == _full_scan_ranking(store, late)
-    assert asked.timeline_reads() == 1
+    assert others == _full_scan_ranking(store, ids[0], top_n=len(ids))
+    assert late in {match.session_id for match in others}
+    assert asked.timeline_reads() == 0
 
 
 # -- the files source ----------------------------------------------------------------------
