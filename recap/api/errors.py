@@ -86,8 +86,7 @@ _FAILURES: dict[str, str] = {
     "source_unavailable": "The recording source is unavailable; try again later.",
     "team_has_no_source": "This team has no recording source yet; an operator sets one with"
     " `recap teams set-source`.",
-    "budget_exceeded": "The team's daily model budget is spent; summaries resume after"
-    " 00:00 UTC.",
+    "budget_exceeded": "The team's daily model budget is spent; summaries resume after 00:00 UTC.",
 }
 
 
