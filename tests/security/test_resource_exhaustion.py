@@ -412,3 +412,46 @@ async def test_a_listing_stops_after_max_calls_and_says_so(double: PostHogDouble
         listing = client.list_recordings(limit=10, max_calls=2)
         assert len([r async for r in listing]) == 10
     assert not listing.cut_short
+
+
+async def test_a_teams_listing_is_read_once_per_ttl_and_in_bounded_calls(
+    double: PostHogDouble, tmp_path: Path
+) -> None:
+    """The API's listing (RecordingCatalog, as the app builds it): paging through a team's
+    recordings costs PostHog one bounded scan per RECAP_API_LIST_CACHE_SECONDS, not up to
+    100 calls per request."""
+    from recap.api.catalog import RecordingCatalog
+    from recap.core.config import Settings
+    from recap.services.bootstrap import team_store
+    from recap.store.secrets import SecretBox
+
+    _serve_recordings(double, 30)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'recap.db'}",
+        secret_key=SecretStr(SecretBox.generate()),
+        source_teams="",
+        posthog_page_size=5,
+        api_list_max_source_calls=3,
+        api_list_cache_seconds=30,
+    )
+    teams = team_store(settings)
+    teams.create("t1")
+    teams.set_posthog_source(
+        "t1", host=double.base_url, project_id=double.project_id, api_key=double.api_key
+    )
+    now = [1000.0]
+    catalog = RecordingCatalog(
+        settings, _store(settings.resolved_database_url), clock=lambda: now[0]
+    )
+
+    pages = [
+        await catalog.listing("t1", limit=5, offset=offset, has_summary=None, success=None)
+        for offset in (0, 5, 10, 0)
+    ]
+    # One scan of at most 3 calls (15 of the 30 recordings) served all four pages.
+    assert _listing_requests(double) == 3
+    assert [page.count for page in pages] == [15] * 4
+    assert len({item.id for page in pages[:3] for item in page.results}) == 15
+    now[0] += 31  # the listing went stale: the next request reads the source again
+    await catalog.listing("t1", limit=5, offset=0, has_summary=None, success=None)
+    assert _listing_requests(double) == 6
