@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, quote_plus, unquote
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recap.timeline import render_timeline
@@ -109,7 +109,18 @@ def recording(place: str, text: str, card: str) -> Session:
     return session
 
 
+# The line's length limit, reached by the words before the card, cuts the marker itself.
+_CUT_MARKER = re.compile(r"<(?:c(?:a(?:r(?:d)?)?)?)?…")
+
+
 @settings(max_examples=300, deadline=None)
+@example(
+    digits="4000000000006",
+    separator=" ",
+    place="page_text",
+    before=["Payment", "Payment", "abgelehnt", "abgelehnt"],
+    after=[],
+)
 @given(
     digits=card_numbers(),
     separator=st.sampled_from(SEPARATORS),
@@ -128,5 +139,6 @@ def test_no_card_number_survives_in_any_timeline_line(
         assert surviving_cards(line) == [], line
         assert digits not in _JOINERS.sub("", unquote(line).replace("+", " ")), line
     assert digits not in _JOINERS.sub("", unquote(timeline.model_dump_json())), place
-    # The card was on the timeline (as a marker), not dropped with its event.
-    assert "<card>" in rendered
+    # The card was on the timeline (as a marker), not dropped with its event; a long text
+    # may end inside the marker, cut by the line's length limit after redaction.
+    assert "<card>" in rendered or _CUT_MARKER.search(rendered), rendered
