@@ -3,8 +3,9 @@ behind scoped per-team keys, starting and reading recap's Temporal jobs.
 
 `/api/projects/{project_id}/…` and `/api/environments/{project_id}/…` serve the same
 endpoints; the project id is the team a key belongs to. Another team's ids answer 404.
-This module assembles the app; the routes live in `recap.api.routes`, their dependencies
-in `recap.api.deps`, the middleware in `recap.api.middleware`.
+Every path answers with and without its trailing slash, as PostHog's router does
+(`TrailingSlashes`). This module assembles the app; the routes live in `recap.api.routes`,
+their dependencies in `recap.api.deps`, the other middleware in `recap.api.middleware`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from recap.api import errors, routes
 from recap.api.catalog import RecordingCatalog
 from recap.api.deps import Runtime
-from recap.api.middleware import BodyLimit, RequestLog, RouteTemplates
+from recap.api.middleware import BodyLimit, RequestLog, RouteTemplates, TrailingSlashes
 from recap.api.ratelimit import RateLimiter, RateLimits
 from recap.api.routes.health import prometheus_metrics
 from recap.core.config import Settings, get_settings
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The browsable UI is optional (RECAP_API_DOCS); clients keep /openapi.json.
         docs_url="/docs" if settings.api_docs else None,
         redoc_url="/redoc" if settings.api_docs else None,
+        # The other form of a path is routed, not redirected (`TrailingSlashes`).
+        redirect_slashes=False,
     )
     app.state.runtime = _runtime(settings)
     errors.install(app)
@@ -83,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if metrics_on_api_port(settings):
         app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestLog, templates=templates)
+    # Outside the request log, so the log, the metrics and the route see the routed path.
+    app.add_middleware(TrailingSlashes, routes=app.router.routes)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     return app

@@ -1,11 +1,12 @@
 """The API's dependencies: what the app holds for its lifetime (`Runtime`), the caller a
 request's key authenticates, and the `Annotated` aliases the routes declare them with
-(`RuntimeDep`, `StoreDep`, `TeamReader`, `TeamWriter`, `KeyReader`)."""
+(`RuntimeDep`, `StoreDep`, `TeamReader`, `TeamWriter`, `KeyReader`). A key is read where
+PostHog reads one: the `Authorization: Bearer` header, a JSON body, the query string."""
 
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -15,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from recap.api import errors
 from recap.api.catalog import RecordingCatalog
-from recap.api.models import SESSION_ID_PATTERN
+from recap.api.models import is_session_id
 from recap.api.ratelimit import RateLimiter
 from recap.core.config import Settings
 from recap.jobs import client as jobs
@@ -66,7 +67,38 @@ def store(request: Request) -> SummaryStore:
     return runtime(request).store
 
 
-bearer = HTTPBearer(auto_error=False, description="a recap key: `recap keys create`")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="a recap key (`recap keys create`); as in PostHog, `personal_api_key` in a"
+    " JSON body or the query string is read when there is no header",
+)
+
+# PostHog's name for a key sent in a JSON body or the query string.
+KEY_FIELD = "personal_api_key"
+
+
+async def _presented_key(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> str | None:
+    """The key a request presents, where PostHog looks for one and in its order: the
+    `Authorization: Bearer` header, then `personal_api_key` in a JSON body, then in the
+    query string. None when there is none."""
+    if credentials is not None and credentials.credentials:
+        return credentials.credentials
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        # Starlette caches the body, so the route still reads it; BodyLimit has already
+        # refused one over RECAP_API_MAX_BODY_BYTES.
+        try:
+            document = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            document = None  # the route answers the parse error
+        if isinstance(document, dict):
+            value = document.get(KEY_FIELD)
+            if isinstance(value, str) and value:
+                return value
+    value = request.query_params.get(KEY_FIELD)
+    return value or None
 
 
 async def _authenticated(
@@ -74,19 +106,20 @@ async def _authenticated(
 ) -> ApiKey:
     """The live key of the request, counted against its rate limit. An address that failed
     too often is answered 429 before any key it sends is looked at."""
-    if credentials is None or not credentials.credentials:
-        raise errors.unauthenticated("Authentication credentials were not provided.")
+    token = await _presented_key(request, credentials)
+    if token is None:
+        raise errors.unauthenticated()
     state = runtime(request)
     address = request.client.host if request.client else "unknown"
     blocked = state.auth_failures.waiting(address)
     if blocked is not None:
         raise errors.throttled(blocked)
-    key = await asyncio.to_thread(state.keys.authenticate, credentials.credentials)
+    key = await asyncio.to_thread(state.keys.authenticate, token)
     if key is None:
         wait = state.auth_failures.check(address)
         if wait is not None:
             raise errors.throttled(wait)
-        raise errors.unauthenticated("Invalid API key.")
+        raise errors.authentication_failed()
     wait = state.limiter.check(key.id)
     if wait is not None:
         raise errors.throttled(wait)
@@ -135,7 +168,7 @@ def key_caller(scope: str) -> Callable[..., Awaitable[Caller]]:
 def path_session_id(recording_id: str) -> str:
     """The recording id of a path, or 404. Routes call it in their body, after the key is
     checked, so a caller without a valid key learns nothing from the id's shape."""
-    if not re.fullmatch(SESSION_ID_PATTERN, recording_id):
+    if not is_session_id(recording_id):
         raise errors.not_found()
     return recording_id
 

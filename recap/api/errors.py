@@ -39,12 +39,25 @@ def not_found(detail: str = "Not found.") -> ApiProblem:
     return ApiProblem(404, "invalid_request", "not_found", detail)
 
 
-def unauthenticated(detail: str) -> ApiProblem:
+def unauthenticated() -> ApiProblem:
+    """401 for a request that carries no key at all, in PostHog's words."""
     return ApiProblem(
         401,
         "authentication_error",
         "not_authenticated",
-        detail,
+        "Authentication credentials were not provided.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def authentication_failed() -> ApiProblem:
+    """401 for a key that is unknown, malformed, revoked or expired, alike (so a caller
+    cannot tell a key that existed), in PostHog's words. Never names the key."""
+    return ApiProblem(
+        401,
+        "authentication_error",
+        "authentication_failed",
+        "Personal API key found in request is invalid.",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -90,6 +103,13 @@ _FAILURES: dict[str, str] = {
 }
 
 
+# The shape of an id recap holds, in words; the id itself is not repeated (it may be long).
+NOT_A_RECORDING_ID = (
+    "Not a valid recording id: letters, digits, '-' and '_', at most 200 characters;"
+    " no recording has it."
+)
+
+
 def failure_message(error_type: str, session_id: str) -> str:
     """What a caller is told about a session that failed: the error type in words. The
     failure's own text (paths, hosts, a model server's words) stays in the workflow's history
@@ -133,14 +153,43 @@ def _validation_detail(error: Mapping[str, Any], attr: str | None) -> str:
     if kind == "string_too_long":
         return f"Ensure this field has no more than {context.get('max_length')} characters."
     if kind == "string_pattern_mismatch":
-        return "Not a valid recording id: letters, digits, '-' and '_', at most 200 characters."
+        return NOT_A_RECORDING_ID
     if kind == "missing":
         return "This field is required."
     # pydantic's own message, which names the expectation and never echoes the input.
     return str(error.get("msg", "Invalid input."))
 
 
+def _document_400_not_422(app: FastAPI) -> None:
+    """The OpenAPI document as the app answers: validation errors are 400 with PostHog's
+    error body (the handler below), never FastAPI's default 422 `HTTPValidationError`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None and "400" not in responses:
+                    responses["400"] = {
+                        "description": "invalid request",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ApiError"}
+                            }
+                        },
+                    }
+        schemas = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_400_not_422(app)
+
     @app.exception_handler(ApiProblem)
     async def _problem(_: Request, problem: ApiProblem) -> JSONResponse:
         return JSONResponse(
@@ -152,8 +201,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
-        attr = _attr(tuple(first.get("loc", ())))
         code = _CODES.get(first.get("type", ""), "invalid_input")
+        # A parse error names no field (as DRF's ParseError): pydantic's location is the
+        # byte offset of the failure, which means nothing to a caller.
+        attr = None if code == "parse_error" else _attr(tuple(first.get("loc", ())))
         type_ = "invalid_request" if code == "parse_error" else "validation_error"
         detail = _validation_detail(first, attr)
         return JSONResponse(body(type_, code, detail, attr), status_code=400)

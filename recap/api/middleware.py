@@ -4,10 +4,12 @@ never by ids), and the limit on request bodies."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recap.api import errors
@@ -137,3 +139,33 @@ class BodyLimit:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class TrailingSlashes:
+    """Routes a path given without its trailing slash, or with one it lacks, to the route
+    of the other form: PostHog's router accepts both, and the documents print the form
+    without it. Starlette would answer 307, which httpx and curl without `-L` do not follow.
+
+    The path is rewritten before routing rather than each route registered twice, so the
+    alias is the documented route itself: the same dependencies (auth, rate limits), the
+    same route template in the log and the metrics, the same body (`next` links included),
+    and one path per route in the OpenAPI document."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes  # the app's own list, so routes added later count too
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] != "/" and not self._routed(scope):
+            path: str = scope["path"]
+            alias = path.removesuffix("/") if path.endswith("/") else path + "/"
+            other = {**scope, "path": alias}
+            if isinstance(raw := scope.get("raw_path"), bytes):
+                other["raw_path"] = raw.removesuffix(b"/") if path.endswith("/") else raw + b"/"
+            if self._routed(other):
+                scope = other
+        await self.app(scope, receive, send)
+
+    def _routed(self, scope: Scope) -> bool:
+        """Whether a route takes the path (for any method: a wrong one still answers 405)."""
+        return any(route.matches(scope)[0] is not Match.NONE for route in self.routes)

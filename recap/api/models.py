@@ -6,10 +6,11 @@ Summaries, clusters and job progress are the very models the workflows and the s
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from recap.clustering.models import ErrorCluster
 from recap.llm.schema import SessionSummary, SummaryOutcome
@@ -18,10 +19,16 @@ from workflows.contracts import BatchProgress, ClusterProgress
 
 # PostHog's recording ids are UUIDs; exports and other tools use similar safe tokens.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
-SessionId = Annotated[
-    str, StringConstraints(pattern=SESSION_ID_PATTERN, min_length=1, max_length=200)
-]
 MAX_SESSION_IDS = 300
+
+
+def is_session_id(value: str) -> bool:
+    """Whether `value` can name a recording recap holds. Other ids name no recording, so a
+    batch answers them `recording_not_found`, as PostHog does, and never starts work for
+    them (ids end up in workflow ids and search attributes)."""
+    return re.fullmatch(SESSION_ID_PATTERN, value) is not None
+
+
 MAX_FOCUS_AREA = 500
 
 
@@ -30,7 +37,9 @@ class SessionSummariesRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    session_ids: list[SessionId] = Field(
+    # Any strings: an id recap cannot hold is that session's `recording_not_found`, not a
+    # 400 for the whole batch (PostHog summarizes the rest).
+    session_ids: list[str] = Field(
         min_length=1,
         max_length=MAX_SESSION_IDS,
         description=f"List of session IDs to summarize (max {MAX_SESSION_IDS})",

@@ -64,8 +64,12 @@ class ApiKey:
     expires_at: datetime | None = None
 
     def allows(self, scope: str) -> bool:
-        # Exact membership: write does not imply read, so a write-only key cannot read.
-        return scope in self.scopes
+        """Whether the key grants `scope`. As in PostHog, `X:write` grants `X:read` too:
+        a key that may start summaries may read them."""
+        if scope in self.scopes:
+            return True
+        resource, _, action = scope.rpartition(":")
+        return action == "read" and f"{resource}:write" in self.scopes
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -219,25 +219,22 @@ class SummaryStore:
     def recording_summaries(
         self, *, team_id: str, session_ids: Sequence[str]
     ) -> dict[str, StoredSummary]:
-        """The summary that speaks for each recording: the one without a focus area, else
-        the latest focused one. Sessions without a summary are left out."""
+        """The summary that speaks for each recording: the one without a focus area, as
+        PostHog's `has_summary` and `summary_outcome` come from the summary without extra
+        context only. Sessions without one (none, or focused ones only) are left out."""
         found: dict[str, StoredSummary] = {}
         wanted = sorted(set(session_ids))
         # SQLite caps bound parameters per statement; ask in slices.
         for start in range(0, len(wanted), 500):
-            query = (
-                select(SummaryRow)
-                .where(
-                    SummaryRow.team_id == team_id,
-                    SummaryRow.has_summary.is_(True),
-                    SummaryRow.session_id.in_(wanted[start : start + 500]),
-                )
-                .order_by(SummaryRow.focus_key != "", SummaryRow.updated_at.desc())
+            query = select(SummaryRow).where(
+                SummaryRow.team_id == team_id,
+                SummaryRow.has_summary.is_(True),
+                SummaryRow.focus_key == "",
+                SummaryRow.session_id.in_(wanted[start : start + 500]),
             )
             with self._session() as session:
                 for row in session.scalars(query):
-                    if row.session_id not in found:
-                        found[row.session_id] = _stored(row)
+                    found[row.session_id] = _stored(row)
         return found
 
     def count_summaries(self, *, team_id: str, session_id: str) -> int:

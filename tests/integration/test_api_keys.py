@@ -146,10 +146,10 @@ def test_team_ids_are_validated(keys: KeyStore) -> None:
     assert key.team_id == "x" * 128
 
 
-def test_allows_is_exact_scope_membership(keys: KeyStore) -> None:
+def test_write_implies_read_as_in_posthog(keys: KeyStore) -> None:
     writer, _ = keys.create(team_id="t", scopes=[WRITE_SCOPE])
     reader, _ = keys.create(team_id="t", scopes=[READ_SCOPE])
-    assert writer.allows(WRITE_SCOPE) and not writer.allows(READ_SCOPE)
+    assert writer.allows(WRITE_SCOPE) and writer.allows(READ_SCOPE)
     assert reader.allows(READ_SCOPE) and not reader.allows(WRITE_SCOPE)
     assert not reader.allows("session_recording")
 

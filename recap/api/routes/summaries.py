@@ -1,6 +1,8 @@
 """`POST …/session_summaries/create_session_summaries_individually/`: one batch job that
 summarizes each session on its own, as PostHog's endpoint of the same path; `?wait=true`
-waits for it and answers with the summaries."""
+waits for it and answers with the summaries. As in PostHog, it needs
+`session_recording:read`, and an id that names no recording is that session's
+`recording_not_found` while the others are summarized."""
 
 from __future__ import annotations
 
@@ -11,8 +13,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from recap.api import errors
-from recap.api.deps import Caller, Runtime, RuntimeDep, TeamWriter
-from recap.api.models import SessionSummariesRequest, SessionSummariesResponse, SummaryError
+from recap.api.deps import Caller, Runtime, RuntimeDep, TeamReader
+from recap.api.models import (
+    SessionSummariesRequest,
+    SessionSummariesResponse,
+    SummaryError,
+    is_session_id,
+)
 from recap.api.responses import ERROR_RESPONSES, WORKFLOW_HEADER, json_response
 from recap.core.logging import get_logger
 from recap.jobs import client as jobs
@@ -45,7 +52,7 @@ def router() -> APIRouter:
 async def create_session_summaries_individually(
     request: Request,
     body: SessionSummariesRequest,
-    caller: TeamWriter,
+    caller: TeamReader,
     state: RuntimeDep,
     wait: Annotated[bool, Query(description="wait for the batch and return results")] = False,
     wait_seconds: Annotated[
@@ -54,7 +61,8 @@ async def create_session_summaries_individually(
     ] = None,
 ) -> JSONResponse:
     client = await state.temporal()
-    session_ids = list(dict.fromkeys(body.session_ids))
+    # Ids recap cannot hold start nothing; they are answered in `results` below.
+    session_ids = [id_ for id_ in dict.fromkeys(body.session_ids) if is_session_id(id_)]
     try:
         workflow_id = await jobs.start_batch(
             client,
@@ -109,6 +117,11 @@ def _batch_results(
     results: dict[str, SessionSummary | SummaryError] = {}
     pending: list[str] = []
     for session_id in dict.fromkeys(request.session_ids):
+        if not is_session_id(session_id):
+            results[session_id] = SummaryError(
+                error="recording_not_found", error_message=errors.NOT_A_RECORDING_ID
+            )
+            continue
         failure = failures.get(session_id)
         if failure is not None:
             results[session_id] = _summary_error(failure.error_type, session_id)
