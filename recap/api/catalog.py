@@ -55,6 +55,17 @@ def visible_person(person: PostHogPerson | None, *, with_properties: bool) -> Po
     )
 
 
+def fallback_person(distinct_id: str | None) -> PostHogPerson:
+    """The person of a recording its source names none for (files): PostHog answers such a
+    recording with a stand-in person (`MissingPerson`) named by its distinct id, with no
+    properties and no stored id."""
+    return PostHogPerson(
+        name=distinct_id,
+        distinct_ids=[distinct_id] if distinct_id else [],
+        properties={},
+    )
+
+
 def recording_object(
     metadata: RecordingMetadata,
     stored: StoredSummary | None,
@@ -66,9 +77,12 @@ def recording_object(
     for name in ("recording_duration", "active_seconds", "inactive_seconds"):
         if fields.get(name) is not None:
             fields[name] = round(fields[name])
+    # PostHog's person is always an object; the stand-in goes through the same privacy
+    # filter, so its name (the distinct id, often an email) is redacted by default.
+    person = metadata.person or fallback_person(metadata.distinct_id)
     return SessionRecording(
         **fields,
-        person=visible_person(metadata.person, with_properties=person_properties),
+        person=visible_person(person, with_properties=person_properties),
         has_summary=stored is not None and stored.has_summary,
         summary_outcome=stored.summary_outcome if stored else None,
         summary=stored.summary if stored and with_summary else None,

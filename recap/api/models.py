@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -109,11 +109,26 @@ class SessionRecording(BaseModel):
     console_error_count: int | None = None
     start_url: str | None = None
     person: PostHogPerson | None = None
+    # Null when the recording has no retention period (PostHog's fields allow null).
+    retention_period_days: int | None = None
+    expiry_time: datetime | None = None
+    recording_ttl: int | None = Field(
+        default=None, description="days until the recording expires; null when it does not"
+    )
     snapshot_source: str | None = None
+    snapshot_library: str | None = None
     ongoing: bool = False
     activity_score: float | None = None
     has_summary: bool = False
     summary_outcome: SummaryOutcome | None = None
+    external_references: list[dict[str, Any]] = Field(
+        default_factory=list, description="issues linked to the recording"
+    )
+    # PostHog answers False only for a recording a listing included by id although it
+    # does not match the listing's filters; recap's listings include no such recording.
+    matches_filters: bool = True
+    # From the older document: where the recording is stored.
+    storage: str | None = None
     # Only with ?include=summary.
     summary: SessionSummary | None = None
 

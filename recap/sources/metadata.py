@@ -14,6 +14,9 @@ from recap.sources.posthog import RecordingMetadata
 _ACTIVITY_SOURCES: Final = frozenset({rr.MOUSE_MOVE, rr.MOUSE_INTERACTION, rr.TOUCH_MOVE})
 # PostHog counts a gap of more than 5 s without events as inactive time.
 _IDLE_GAP_MS: Final = 5000
+# The older document's `storage`: PostHog answers "object_storage" for a recording not
+# copied to long-term storage ("object_storage_lts"), which a file never is.
+FILES_STORAGE: Final = "object_storage"
 _CONSOLE_LEVELS: Final = {
     "log": "console_log_count",
     "info": "console_log_count",
@@ -78,5 +81,23 @@ def recording_metadata(recording: Recording) -> RecordingMetadata:
         end_time=_iso(last) if last is not None else None,
         start_url=start_url,
         snapshot_source="web",
+        # A file is kept until its operator removes it: it has no retention period, so,
+        # as PostHog answers for a recording without one, no expiry time and no TTL.
+        retention_period_days=None,
+        expiry_time=None,
+        recording_ttl=None,
+        snapshot_library=_snapshot_library(recording),
+        # Files link to no issue tracker.
+        external_references=[],
+        # A files listing has no filters a recording could fail to match.
+        matches_filters=True,
+        storage=FILES_STORAGE,
         **counts,
     )
+
+
+def _snapshot_library(recording: Recording) -> str | None:
+    """The library that recorded the events, when the file says (PostHog's `$lib`, such
+    as "web" for posthog-js); else None, PostHog's value when it does not know."""
+    named = recording.metadata.get("snapshot_library")
+    return named if isinstance(named, str) and named else None

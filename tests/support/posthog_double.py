@@ -11,7 +11,8 @@ below, not from recap's client:
   start_time, end_time, click_count, keypress_count, mouse_activity_count,
   console_log_count, console_warn_count, console_error_count, start_url, person {id, name,
   distinct_ids, properties, created_at, uuid}, retention_period_days, expiry_time,
-  recording_ttl, snapshot_source, ongoing, activity_score`. Required scope:
+  recording_ttl, snapshot_source, snapshot_library, ongoing, activity_score,
+  external_references, matches_filters` (the older page also `storage`). Required scope:
   `session_recording:read`.
 - [snapshots] https://posthog.com/docs/session-replay/snapshot-api — two phases: `GET
   …/:id/snapshots` lists `{"sources": [{source, start_timestamp, end_timestamp, blob_key}]}`
@@ -246,8 +247,15 @@ class ServedRecording:
             "expiry_time": _iso(self.start_ms + 30 * 86_400_000),
             "recording_ttl": 30,
             "snapshot_source": "web",
+            # [api.py] `$lib` of the recording's events: posthog-js sends "web".
+            "snapshot_library": "web",
             "ongoing": self.ongoing,
             "activity_score": None,
+            # [api.py] linked issues; a listing leaves them out ([]), as here.
+            "external_references": [],
+            "matches_filters": True,
+            # The older [list] document's field: not yet copied to long-term storage.
+            "storage": "object_storage",
         }
 
     def sources(self, blob_v2: bool) -> list[Json]:

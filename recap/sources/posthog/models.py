@@ -4,7 +4,7 @@ snapshot sources listing, each parsed from JSON or refused with `PostHogBadRespo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,6 +27,24 @@ class PostHogPerson(BaseModel):
         if value is None:
             return []
         return [value] if isinstance(value, str) else value
+
+
+# What the API object shows but a timeline never needs: who viewed the recording, linked
+# issues, retention and listing state. Left out so timelines stay as they were.
+_NOT_FOR_TIMELINES: Final = frozenset(
+    {
+        "person",
+        "viewed",
+        "viewers",
+        "retention_period_days",
+        "expiry_time",
+        "recording_ttl",
+        "snapshot_library",
+        "external_references",
+        "matches_filters",
+        "storage",
+    }
+)
 
 
 class RecordingMetadata(BaseModel):
@@ -53,10 +71,21 @@ class RecordingMetadata(BaseModel):
     snapshot_source: str | None = None
     ongoing: bool = False
     activity_score: float | None = None
+    # The rest of the documented object, passed through as PostHog answers it. PostHog
+    # leaves retention, expiry and TTL null when the recording has no retention period.
+    viewers: list[str] | None = None
+    retention_period_days: int | None = None
+    expiry_time: datetime | None = None
+    recording_ttl: int | None = None
+    snapshot_library: str | None = None
+    external_references: list[dict[str, Any]] | None = None
+    matches_filters: bool | None = None
+    # Only the older document names it ("object_storage" / "object_storage_lts").
+    storage: str | None = None
 
     def summary_fields(self) -> dict[str, Any]:
         """What a timeline may carry about the recording: no person, no properties."""
-        return self.model_dump(mode="json", exclude={"person", "viewed"}, exclude_none=True)
+        return self.model_dump(mode="json", exclude=set(_NOT_FOR_TIMELINES), exclude_none=True)
 
 
 class SnapshotSourceRef(BaseModel):
