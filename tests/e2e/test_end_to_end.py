@@ -38,6 +38,9 @@ def model_settings() -> Iterator[Settings]:
     patch.setenv("RECAP_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
     patch.setenv("RECAP_LLM_API_KEY", SECRET)
     patch.setenv("RECAP_LLM_SCHEMA_LIMITS", "true")
+    # Greedy decoding: the tiny model's answer is then the same on every run, so whether it
+    # cites events does not depend on a sampling draw.
+    patch.setenv("RECAP_LLM_TEMPERATURE", "0")
     get_settings.cache_clear()
     try:
         yield get_settings()
