@@ -14,18 +14,25 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Final
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
+from recap.timeline.cards import CARD_MIN_DIGITS, redact_cards
+from recap.timeline.fields import compact as _compact
+from recap.timeline.fields import (
+    is_phone_field,
+    is_rrweb_masked,
+    is_sensitive_field,
+    is_sensitive_name,
+)
+from recap.timeline.fields import words as _words
 from recap.timeline.locale import FALLBACK_REGIONS
 from recap.timeline.phones import MIN_DIGITS as PHONE_MIN_DIGITS
 from recap.timeline.phones import redact_phones
 
 MASK: Final = "***"
 EMAIL_MARK: Final = "<email>"
-CARD_MARK: Final = "<card>"
 PHONE_MARK: Final = "<phone>"
 TOKEN_MARK: Final = "<token>"
 IBAN_MARK: Final = "<iban>"
@@ -45,21 +52,8 @@ TEXT_TOKEN_MIN_CHARS: Final = 32
 _QUERY_SAFE: Final = "<>*/:@?="
 
 _EMAIL = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-# 13-19 digits, grouped by spaces, dots or dashes (sometimes doubled) as card numbers are
-# written and pasted.
-_CARD = re.compile(r"(?<![\w-])\d(?:[ \t.\-\u00a0]{0,2}\d){12,18}(?![\w-])")
-# A whole run of digit groups: a card number next to other numbers (`Qty 2 4111 1111 …`)
-# is found among its groups.
-_DIGIT_RUN = re.compile(r"(?<![\w-])\d(?:[ \t.\-\u00a0]{0,2}\d)*(?![\w-])")
-_DIGIT_GROUP = re.compile(r"\d+")
 _WITHOUT_DIGITS: Final = str.maketrans("", "", "0123456789")
 _IBAN_MIN_DIGITS: Final = 9
-_CARD_MIN_DIGITS: Final = 13
-_CARD_MAX_DIGITS: Final = 19
-# Card numbers are printed in groups of four to six (4-4-4-4, 4-6-5, 4-6-4), the last one
-# maybe shorter (4-4-4-1).
-_CARD_GROUP_MIN: Final = 3
-_CARD_GROUP_MAX: Final = 6
 _SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 # Two to eight colon-separated hex groups (one `::` run allowed, maybe an IPv4 tail and a
@@ -139,46 +133,6 @@ _KEY_VALUE = re.compile(
 _URL_IN_TEXT = re.compile(r"\b(?:https?|wss?)://[^\s\"'`<>()\[\]{}]+", re.IGNORECASE)
 _URL_TRAILING_PUNCTUATION: Final = ".,;:!?"
 
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-# `userPassword` -> `user-Password`, `pass1` -> `pass-1`, `cvv2` -> `cvv-2`.
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
-_UNICODE_WORD_SPLIT = re.compile(r"[\W_]+")
-
-# Whole words (after splitting names like `cc-number`, `userPassword`, `card_cvc`).
-_SENSITIVE_FIELD_WORDS: Final = frozenset(
-    {
-        "password", "passwd", "pwd", "pw", "pass", "passcode", "secret", "token", "otp", "totp",
-        "mfa", "cc", "card", "creditcard", "ccnumber", "cardnumber", "cvv", "cvc", "csc", "cvn",
-        "cvd", "ssn", "iban", "pin",
-    }
-)  # fmt: skip
-# Substrings that are sensitive wherever they appear (`newpassword`, `apitoken`,
-# `security_code`, `verificationCode`).
-_SENSITIVE_FIELD_PARTS: Final = (
-    "password", "passwd", "secret", "token", "creditcard", "cardnumber", "cvv", "cvc",
-    "iban", "securitycode", "cardcode", "verificationcode", "cardverification",
-    "onetimecode", "authcode", "passcode", "pincode", "2fa",
-)  # fmt: skip
-_SENSITIVE_AUTOCOMPLETE: Final = frozenset({"current-password", "new-password", "one-time-code"})
-# "Password" in the languages sites are written in, as labels and placeholders show it:
-# parts match inside a word (`Passwort vergessen?`, `Nouveau mot de passe`), words only
-# whole (`senha` is in `resenha`).
-_PASSWORD_LABEL_PARTS: Final = (
-    "passwort", "kennwort", "motdepasse", "contraseña", "contrasena", "wachtwoord",
-    "lösenord", "losenord", "adgangskode", "salasana", "palavrapasse", "jelszó", "パスワード",
-    "暗証番号", "密码", "密碼", "비밀번호", "пароль", "كلمةالمرور", "סיסמה", "รหัสผ่าน",
-    "katasandi", "mậtkhẩu",
-)  # fmt: skip
-_PASSWORD_LABEL_WORDS: Final = frozenset(
-    {"senha", "senhas", "hasło", "hasła", "haslo", "heslo", "hesla", "şifre", "sifre",
-     "passord", "lozinka", "geslo"}
-)  # fmt: skip
-_PASSWORD_LABEL_PART = re.compile("|".join(map(re.escape, _PASSWORD_LABEL_PARTS)))
-# Fields that hold a phone number: any number typed into them is one.
-_PHONE_FIELD_WORDS: Final = frozenset(
-    {"phone", "tel", "telephone", "mobile", "cell", "cellphone", "fax", "msisdn", "whatsapp",
-     "telefon", "telefono", "telefone", "handy", "celular", "portable"}
-)  # fmt: skip
 _PHONE_VALUE = re.compile(r"[+(]?[\d \t\u00a0().\-/]+")
 
 _SENSITIVE_QUERY_WORDS: Final = frozenset(
@@ -220,81 +174,6 @@ _SENSITIVE_TEXT_PAIRS: Final = frozenset(
 
 # Characters that would let a URL break the one-line render format.
 _URL_UNSAFE = re.compile(r'[\s"`\x00-\x1f\x7f]')
-
-
-def _words(name: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(_CAMEL.sub("-", name).lower()) if w]
-
-
-def _compact(name: str) -> str:
-    return _WORD_SPLIT.sub("", name.lower())
-
-
-def _names_password(name: str) -> bool:
-    """Whether a label says "password" in one of the languages sites are written in."""
-    words = _UNICODE_WORD_SPLIT.split(name.casefold())
-    if not _PASSWORD_LABEL_WORDS.isdisjoint(words):
-        return True
-    return _PASSWORD_LABEL_PART.search("".join(words)) is not None
-
-
-@lru_cache(maxsize=4096)  # a recording names the same few fields again and again
-def is_sensitive_name(name: str | None) -> bool:
-    """Whether a field name, id, label or autocomplete token suggests a secret."""
-    if not name:
-        return False
-    if any(word in _SENSITIVE_FIELD_WORDS for word in _words(name)):
-        return True
-    compact = _compact(name)
-    if any(part in compact for part in _SENSITIVE_FIELD_PARTS):
-        return True
-    return _names_password(name)
-
-
-def is_sensitive_field(attributes: Mapping[str, Any], label: str | None = None) -> bool:
-    """Whether an input element (by its rrweb attributes and label text) holds a secret."""
-    field_type = str(attributes.get("type") or "").lower()
-    if field_type == "password":
-        return True
-    # rrweb marks inputs that were password fields before a "show password" toggle.
-    marked = attributes.get("data-rr-is-password")
-    if marked is not None and str(marked).lower() != "false":
-        return True
-    autocomplete = str(attributes.get("autocomplete") or "").lower()
-    tokens = autocomplete.split()
-    if any(t in _SENSITIVE_AUTOCOMPLETE or t.startswith("cc-") for t in tokens):
-        return True
-    for key in ("name", "id", "autocomplete", "aria-label", "data-testid"):
-        value = attributes.get(key)
-        if isinstance(value, str) and is_sensitive_name(value):
-            return True
-    return is_sensitive_name(label)
-
-
-def is_phone_field(attributes: Mapping[str, Any] | None, label: str | None = None) -> bool:
-    """Whether an input element holds a phone number (`type=tel`, `name="mobile"`, …)."""
-    if attributes is not None:
-        if str(attributes.get("type") or "").lower() == "tel":
-            return True
-        if str(attributes.get("inputmode") or "").lower() == "tel":
-            return True
-        if str(attributes.get("autocomplete") or "").lower().startswith("tel"):
-            return True
-        for key in ("name", "id", "aria-label", "data-testid"):
-            value = attributes.get(key)
-            if isinstance(value, str) and _names_phone(value):
-                return True
-    return bool(label) and _names_phone(label or "")
-
-
-def _names_phone(name: str) -> bool:
-    words = _words(name)
-    return any(w in _PHONE_FIELD_WORDS for w in words) or "phone" in _compact(name)
-
-
-def is_rrweb_masked(value: str) -> bool:
-    """rrweb's maskInputOptions replace every character with `*`."""
-    return bool(value) and value.strip("*") == ""
 
 
 def _is_sensitive_text_key(key: str) -> bool:
@@ -416,65 +295,6 @@ def _count_digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 
 
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, ch in enumerate(reversed(digits)):
-        value = int(ch)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _card(match: re.Match[str]) -> str:
-    """A run of digit groups in page or console text: its Luhn-valid card numbers masked."""
-    run = match.group(0)
-    digits = re.sub(r"\D", "", run)
-    if len(digits) < _CARD_MIN_DIGITS:
-        return run
-    if len(digits) <= _CARD_MAX_DIGITS and _luhn_valid(digits):
-        return CARD_MARK
-    groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(run)]
-    if len(groups) < 2:
-        return run
-    out: list[str] = []
-    position = 0
-    first = 0
-    while first < len(groups):
-        end = _card_window(run, groups, first)
-        if end is None:
-            first += 1
-            continue
-        out += [run[position : groups[first][0]], CARD_MARK]
-        position = groups[end][1]
-        first = end + 1
-    return "".join(out) + run[position:] if out else run
-
-
-def _card_window(run: str, groups: list[tuple[int, int]], first: int) -> int | None:
-    """The last group of a Luhn-valid card number starting at group `first`, if any."""
-    count = 0
-    for last in range(first, len(groups)):
-        start, end = groups[last]
-        size = end - start
-        if last == first and size >= _CARD_MIN_DIGITS:
-            pass  # an ungrouped number
-        elif size > _CARD_GROUP_MAX:
-            return None
-        elif size < _CARD_GROUP_MIN and (last == first or count + size < _CARD_MIN_DIGITS):
-            return None  # only the last group of a card may be this short
-        count += size
-        if count > _CARD_MAX_DIGITS:
-            return None
-        if count >= _CARD_MIN_DIGITS and _luhn_valid(
-            re.sub(r"\D", "", run[groups[first][0] : end])
-        ):
-            return last
-        if size < _CARD_GROUP_MIN:
-            return None
-    return None
-
-
 def _redact_plain(
     text: str,
     *,
@@ -513,11 +333,8 @@ def _redact_plain(
     if digits >= _IBAN_MIN_DIGITS:
         text = _IBAN.sub(_iban, text)
         text = _SSN.sub(SSN_MARK, text)
-    if digits >= _CARD_MIN_DIGITS:
-        # Typed values are checked strictly: a mistyped or half-typed card number is still
-        # one. In page and console text, the Luhn check keeps millisecond timestamps and
-        # order numbers.
-        text = _CARD.sub(CARD_MARK, text) if any_card else _DIGIT_RUN.sub(_card, text)
+    if digits >= CARD_MIN_DIGITS:
+        text = redact_cards(text, any_card=any_card)
     return redact_phones(
         text, PHONE_MARK, regions, in_phone_field=phone_field, bare_numbers=not in_url
     )
