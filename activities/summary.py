@@ -29,6 +29,7 @@ from recap.services import summary as pipeline
 from recap.services.bootstrap import SourceOpener
 from recap.services.budget import ModelBudget
 from recap.store.repository import StoredSummary, SummaryStore
+from recap.store.summary_config import SummaryConfigStore
 
 log = get_logger(__name__)
 
@@ -82,6 +83,9 @@ class SummaryActivities:
         # a team past its day's calls or tokens fails here, non-retryably, at no cost.
         with typed_errors():
             reservation = await asyncio.to_thread(self._budget.reserve, request.team_id)
+            # The team's own product context and tags (`session_summaries/config/`), else
+            # the deployment's RECAP_PRODUCT_CONTEXT.
+            config = await asyncio.to_thread(SummaryConfigStore(self._store).get, request.team_id)
         model = self._chat_model()
         try:
             async with heartbeating():
@@ -92,7 +96,7 @@ class SummaryActivities:
                         store=self._store,
                         model=model,
                         schema_limits=self._settings.effective_llm_schema_limits,
-                        product_context=self._settings.product_context,
+                        product_context=config.prompt_context(self._settings.product_context),
                     )
         finally:
             await model.close()

@@ -11,12 +11,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from recap.api.errors import ApiProblem, unavailable
 from recap.api.models import SessionRecording
+from recap.api.recording_filters import RecordingFilters
+from recap.api.summary_shape import PostHogSessionSummary, shape_summaries
 from recap.core.config import Settings
 from recap.core.logging import get_logger
 from recap.recording.models import RecordingError, RecordingNotFound
@@ -70,7 +72,7 @@ def recording_object(
     metadata: RecordingMetadata,
     stored: StoredSummary | None,
     *,
-    with_summary: bool = False,
+    summary: PostHogSessionSummary | None = None,
     person_properties: bool = False,
 ) -> SessionRecording:
     fields: dict[str, Any] = metadata.model_dump(exclude_none=True, exclude={"person"})
@@ -85,7 +87,7 @@ def recording_object(
         person=visible_person(person, with_properties=person_properties),
         has_summary=stored is not None and stored.has_summary,
         summary_outcome=stored.summary_outcome if stored else None,
-        summary=stored.summary if stored and with_summary else None,
+        summary=summary,
     )
 
 
@@ -120,14 +122,25 @@ class Listing:
     results: list[SessionRecording]
 
 
+# The filters a listing was read from the source with, as query parameters.
+_ListingKey = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class _Listed:
+    at: float
+    ids: list[str]
+    known: dict[str, RecordingMetadata]
+
+
 @dataclass
 class _TeamView:
-    """One team's opened source, and its listing while it is fresh."""
+    """One team's opened source, and its listings while they are fresh: one per set of
+    filters passed on to the source (files: one, the directory's)."""
 
     source: TeamSource
     files: DirectorySource | None
-    listed_at: float | None = None
-    listed: tuple[list[str], dict[str, RecordingMetadata]] | None = None
+    listed: OrderedDict[_ListingKey, _Listed] = field(default_factory=OrderedDict)
 
 
 class RecordingCatalog:
@@ -246,37 +259,51 @@ class RecordingCatalog:
                 if timeline is not None
                 else RecordingMetadata(id=session_id)
             )
+        shaped = None
+        if with_summary and stored is not None and stored.summary is not None:
+            summaries = {session_id: stored.summary}
+            shaped = (await asyncio.to_thread(shape_summaries, self.store, summaries))[session_id]
         return recording_object(
             metadata,
             stored,
-            with_summary=with_summary,
+            summary=shaped,
             person_properties=self._view(team_id).source.person_properties,
         )
 
     # -- listing -------------------------------------------------------------------------
 
+    # Listings kept per team, for as many different filters (PostHog sources).
+    _LISTINGS_KEPT = 16
+
     async def _source_listing(
-        self, team_id: str
+        self, team_id: str, filters: RecordingFilters
     ) -> tuple[_TeamView, list[str], dict[str, RecordingMetadata]]:
-        """The team's recordings in its source's order (files: by id; PostHog: newest
-        first), read at most once per RECAP_API_LIST_CACHE_SECONDS: a read key paging
-        through a listing costs the source one scan, not one per page."""
+        """The team's recordings in its source's order (files: by id; PostHog: as PostHog
+        orders them), read at most once per RECAP_API_LIST_CACHE_SECONDS and filters: a
+        read key paging through a listing costs the source one scan, not one per page.
+        A PostHog source is asked with the filters (PostHog's window is the last 3 days
+        unless `date_from` says otherwise); a files source lists every file."""
         view = self._view(team_id)
+        key: _ListingKey = (
+            () if view.files is not None else tuple(sorted(filters.posthog_params().items()))
+        )
         lock = self._listing_locks.setdefault(team_id, asyncio.Lock())
         async with lock:
-            fresh_for = self.settings.api_list_cache_seconds
+            listed = view.listed.get(key)
             if (
-                view.listed is not None
-                and view.listed_at is not None
-                and self._clock() - view.listed_at < fresh_for
+                listed is not None
+                and self._clock() - listed.at < self.settings.api_list_cache_seconds
             ):
-                return view, *view.listed
-            listed = await self._read_listing(view)
-            view.listed, view.listed_at = listed, self._clock()
-            return view, *listed
+                return view, listed.ids, listed.known
+            ids, known = await self._read_listing(view, dict(key))
+            view.listed[key] = _Listed(self._clock(), ids, known)
+            view.listed.move_to_end(key)
+            while len(view.listed) > self._LISTINGS_KEPT:
+                view.listed.popitem(last=False)
+            return view, ids, known
 
     async def _read_listing(
-        self, view: _TeamView
+        self, view: _TeamView, params: dict[str, str]
     ) -> tuple[list[str], dict[str, RecordingMetadata]]:
         limit = self.settings.api_list_scan_limit
         if view.files is not None:
@@ -285,7 +312,7 @@ class RecordingCatalog:
         found: dict[str, RecordingMetadata] = {}
         async with PostHogClient(view.source.posthog_config(self.settings)) as client:
             listing = client.list_recordings(
-                limit=limit, max_calls=self.settings.api_list_max_source_calls
+                limit=limit, max_calls=self.settings.api_list_max_source_calls, filters=params
             )
             try:
                 async for metadata in listing:
@@ -302,6 +329,18 @@ class RecordingCatalog:
             )
         return list(found), found
 
+    def _files_metadata(
+        self, files: DirectorySource, session_ids: list[str]
+    ) -> dict[str, RecordingMetadata]:
+        """Each file's metadata (cached by mtime); a file that cannot be read has none."""
+        found: dict[str, RecordingMetadata] = {}
+        for session_id in session_ids:
+            try:
+                found[session_id] = self._file_metadata(files, session_id)
+            except (RecordingError, OSError):
+                continue
+        return found
+
     async def listing(
         self,
         team_id: str,
@@ -310,8 +349,12 @@ class RecordingCatalog:
         offset: int,
         has_summary: bool | None,
         success: bool | None,
+        filters: RecordingFilters | None = None,
     ) -> Listing:
-        view, ids, known = await self._source_listing(team_id)
+        filters = filters or RecordingFilters()
+        view, ids, known = await self._source_listing(team_id, filters)
+        if filters.session_ids is not None:
+            ids = [session_id for session_id in ids if session_id in filters.session_ids]
         summaries = await asyncio.to_thread(
             self.store.recording_summaries, team_id=team_id, session_ids=ids
         )
@@ -320,6 +363,16 @@ class RecordingCatalog:
             for session_id in ids
             if _matches(summaries.get(session_id), has_summary=has_summary, success=success)
         ]
+        if filters.reads_metadata:
+            if view.files is not None:
+                known = await asyncio.to_thread(self._files_metadata, view.files, matching)
+            # The source's own answer is filtered again: recap promises every filter, also
+            # of a source that ignored one.
+            described = [
+                known.get(session_id) or RecordingMetadata(id=session_id) for session_id in matching
+            ]
+            kept = filters.ordered([item for item in described if filters.matches(item)])
+            matching = [item.id for item in kept]
         page = matching[offset : offset + limit]
         results: list[SessionRecording] = []
         for session_id in page:

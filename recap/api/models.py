@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recap.api.summary_shape import PostHogSessionSummary
 from recap.clustering.models import ErrorCluster
-from recap.llm.schema import SessionSummary, SummaryOutcome
+from recap.llm.schema import SummaryOutcome
 from recap.sources.posthog import PostHogPerson
 from workflows.contracts import BatchProgress, ClusterProgress
 
@@ -65,27 +66,30 @@ class SummarizeRecordingRequest(BaseModel):
     )
 
 
-SummaryErrorType = Literal["recording_not_found", "no_events_or_too_short", "summary_failed"]
+SummaryErrorType = Literal[
+    "recording_not_found", "no_events_or_too_short", "summary_failed", "summary_pending"
+]
 
 
 class SummaryError(BaseModel):
-    """Why one session of a batch has no summary."""
+    """Why one session of a batch has no summary: PostHog's three errors, and recap's
+    `summary_pending` when the wait ran out while the session was still running."""
 
     error: SummaryErrorType
     error_message: str
+    workflow_id: str | None = Field(
+        default=None, description="summary_pending only: the batch to follow"
+    )
 
 
-class SessionSummariesResponse(BaseModel):
-    """The request echoed as PostHog answers it, plus the job that runs it."""
+class SessionSummariesJob(BaseModel):
+    """The batch's job handle (`?async=true` or `Prefer: respond-async`): the request
+    echoed as PostHog's serializer has it, and the workflow that runs it."""
 
     session_ids: list[str]
     focus_area: str | None
     workflow_id: str = Field(description="the batch's workflow id (also in Recap-Workflow-Id)")
     status: str = Field(description="the batch's status: running, completed, failed …")
-    # Only with ?wait=true: each finished session's summary, or why it has none.
-    results: dict[str, SessionSummary | SummaryError] | None = None
-    # Only with ?wait=true when the wait ran out: the sessions not finished yet.
-    pending: list[str] | None = None
 
 
 class SessionRecording(BaseModel):
@@ -129,15 +133,20 @@ class SessionRecording(BaseModel):
     matches_filters: bool = True
     # From the older document: where the recording is stored.
     storage: str | None = None
-    # Only with ?include=summary.
-    summary: SessionSummary | None = None
+    # Only with ?include=summary, and from summarize/: in PostHog's summary shape.
+    summary: PostHogSessionSummary | None = None
 
 
 class PaginatedSessionRecordingList(BaseModel):
+    """The union of both listing shapes PostHog has: its documents' DRF page (`count`,
+    `next`, `previous`) and what its server answers (`has_next`, `version`)."""
+
     count: int
     next: str | None
     previous: str | None
     results: list[SessionRecording]
+    has_next: bool = Field(description="more recordings follow this page (`next` is set)")
+    version: Literal[4] = Field(default=4, description="the listing's version, as PostHog's")
 
 
 class PaginatedErrorClusterList(BaseModel):
@@ -187,3 +196,101 @@ class ApiError(BaseModel):
     code: str
     detail: str
     attr: str | None = None
+
+
+# -- session_summaries/config/ and single_session_summaries/ ------------------------------
+
+PRODUCT_CONTEXT_MAX = 10_000
+CUSTOM_TAGS_MAX = 50
+
+
+class SummaryConfigAnswer(BaseModel):
+    """PostHog's summaries configuration (`product_context`), plus recap's `custom_tags`."""
+
+    product_context: str = Field(
+        description="what the product is and who uses it, shown to the summary model as data;"
+        " empty: the deployment's RECAP_PRODUCT_CONTEXT applies"
+    )
+    custom_tags: list[str] = Field(description="the team's own tags, shown to the model too")
+
+
+class SummaryConfigUpdate(BaseModel):
+    """A partial update: only the fields present change."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    product_context: str = Field(
+        default="",
+        max_length=PRODUCT_CONTEXT_MAX,
+        description=f"at most {PRODUCT_CONTEXT_MAX} characters; blank clears it;"
+        " <product_context> tags are removed and the value trimmed",
+    )
+    custom_tags: list[str] = Field(
+        default_factory=list,
+        max_length=CUSTOM_TAGS_MAX,
+        description=f"at most {CUSTOM_TAGS_MAX} tags of 1 to 64 characters, one line each;"
+        " duplicates (ignoring case) are kept once; [] clears them",
+    )
+
+
+class ExtraSummaryContext(BaseModel):
+    focus_area: str | None = None
+
+
+class SummaryRunMetadata(BaseModel):
+    """PostHog's `run_metadata`, with recap's own run facts beside."""
+
+    model_used: str
+    visual_confirmation: bool = Field(
+        default=False, description="recap never confirms with video frames"
+    )
+    prompt_version: str
+    timeline_hash: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int
+
+
+class SingleSessionSummaryRow(BaseModel):
+    """One row of PostHog's `single_session_summaries/` listing: no summary."""
+
+    id: str
+    session_id: str
+    distinct_id: str | None
+    session_start_time: datetime | None
+    session_duration: int | None = Field(description="seconds")
+    session_outcome: SummaryOutcome | None
+    exception_count: int
+    has_exceptions: bool
+    model_used: str | None
+    visual_confirmation: bool = False
+    extra_summary_context: ExtraSummaryContext | None = None
+    created_at: datetime
+    created_by: dict[str, Any] | None = Field(
+        default=None, description="always null: recap records keys, not users"
+    )
+
+
+class PaginatedSingleSessionSummaryList(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[SingleSessionSummaryRow]
+
+
+class SingleSessionSummary(BaseModel):
+    """PostHog's stored single-session summary: the latest one without a focus area."""
+
+    id: str
+    session_id: str
+    distinct_id: str | None
+    session_start_time: datetime | None
+    session_duration: int | None = Field(description="seconds")
+    summary: PostHogSessionSummary
+    exception_event_ids: list[str] = Field(description="at most 100")
+    extra_summary_context: ExtraSummaryContext | None = None
+    run_metadata: SummaryRunMetadata
+    created_at: datetime
+    created_by: dict[str, Any] | None = Field(
+        default=None, description="always null: recap records keys, not users"
+    )

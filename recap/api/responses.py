@@ -38,8 +38,10 @@ def page_links(
 ) -> tuple[str | None, str | None]:
     """The `next` and `previous` URLs of a page, as DRF's limit/offset pagination writes
     them: None at either end, and no `offset` on a link back to the first page. They start
-    with RECAP_API_PUBLIC_URL when it is set, never with a Host header the caller chose."""
-    url = request.url
+    with RECAP_API_PUBLIC_URL when it is set, never with a Host header the caller chose,
+    and never carry the caller's key."""
+    # A key sent in the query string is not echoed into links a client may log or share.
+    url = request.url.remove_query_params("personal_api_key")
     if public_url is not None:
         url = URL(public_url + url.path + (f"?{url.query}" if url.query else ""))
     following = (

@@ -31,6 +31,11 @@ def api_url(settings: Settings, port: int | None = None) -> str:
     return f"http://{host}:{port or settings.api_port}"
 
 
+# The longest request line and headers read: the listing's filters (300 session ids, as
+# JSON and percent-encoded) fit, where h11's default of 16 KiB resets the connection.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+
 def api_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
     # recap logs each request itself (method, path, status, key id): never a body or a query.
     return uvicorn.Config(
@@ -41,6 +46,8 @@ def api_config(settings: Settings, port: int | None = None) -> uvicorn.Config:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 

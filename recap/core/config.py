@@ -118,7 +118,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # `?wait=true` waits at most this long for a batch or a single summary.
+    # The API waits at most this long for a batch or a single summary.
     api_wait_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
     api_max_body_bytes: int = Field(default=128 * 1024, ge=1024)
     # Where callers reach the API (behind a proxy): pagination links start with it instead

@@ -417,6 +417,23 @@ async def job_progress(
     return None
 
 
+async def summary_status(client: Client, workflow_id: str) -> str | None:
+    """The step a session's summary workflow is at (`compiling`, `summarizing`, `storing`,
+    `summarized`, `failed` …), from its `status` query; None while there is no such
+    workflow yet (or Temporal cannot say)."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    from workflows.session_summary import SummarizeSessionWorkflow
+
+    handle = client.get_workflow_handle_for(SummarizeSessionWorkflow.run, workflow_id)
+    try:
+        # Bounded: a query waits for a worker, and a progress report must not.
+        return await handle.query(SummarizeSessionWorkflow.status, rpc_timeout=timedelta(seconds=5))
+    except (RPCError, WorkflowQueryFailedError):
+        return None
+
+
 async def check_temporal(client: Client, within_seconds: float = 5.0) -> None:
     """Raises when the Temporal frontend does not answer a health check in time."""
     healthy = await client.service_client.check_health(timeout=timedelta(seconds=within_seconds))

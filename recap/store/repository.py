@@ -35,6 +35,14 @@ class StoredTimeline(BaseModel):
     tokens: int
 
 
+class TimelineFacts(BaseModel):
+    """What a summary's shares are computed from: the compiled timeline's event count
+    (before the token budget) and the session's duration."""
+
+    event_count: int
+    duration_ms: int
+
+
 class StoredSummary(BaseModel):
     """What `recap summarize --json` and the API return for one session."""
 
@@ -166,6 +174,24 @@ class SummaryStore:
                 text=row.text,
                 tokens=row.tokens,
             )
+
+    def timeline_facts(self, timeline_hashes: set[str]) -> dict[str, TimelineFacts]:
+        """Each timeline's facts, read from inside the stored JSON without loading it."""
+        compiled = TimelineRow.timeline["stats"]["emitted_events"].as_integer()
+        duration = TimelineRow.timeline["session"]["duration_ms"].as_integer()
+        found: dict[str, TimelineFacts] = {}
+        wanted = sorted(timeline_hashes)
+        # SQLite caps bound parameters per statement; ask in slices.
+        for start in range(0, len(wanted), 500):
+            query = select(
+                TimelineRow.timeline_hash, TimelineRow.event_count, compiled, duration
+            ).where(TimelineRow.timeline_hash.in_(wanted[start : start + 500]))
+            with self._session() as session:
+                for timeline_hash, kept, emitted, duration_ms in session.execute(query):
+                    found[timeline_hash] = TimelineFacts(
+                        event_count=max(kept, emitted or 0), duration_ms=duration_ms or 0
+                    )
+        return found
 
     def save_summary(self, *, team_id: str, summary: SessionSummary) -> StoredSummary:
         now = datetime.now(UTC)

@@ -40,14 +40,10 @@ def _is_error(response: httpx.Response, status: int, code: str, attr: str | None
 
 
 async def _batch(
-    http: httpx.AsyncClient, stack: ApiStack, payload: Any, wait: bool = True, team: str = A
+    http: httpx.AsyncClient, stack: ApiStack, payload: Any, team: str = A
 ) -> httpx.Response:
     return await http.post(
-        f"{stack.url}{team}{BATCH}",
-        json=payload,
-        params={"wait": "true"} if wait else None,
-        headers=stack.headers(),
-        timeout=180,
+        f"{stack.url}{team}{BATCH}", json=payload, headers=stack.headers(), timeout=180
     )
 
 
@@ -62,24 +58,25 @@ async def summarized(api_stack: ApiStack) -> dict[str, Any]:
     return {"good": good, "response": response}
 
 
-async def test_wait_returns_summaries_and_typed_errors(
+async def test_batch_answers_summaries_and_typed_errors(
     api_stack: ApiStack, summarized: dict[str, Any]
 ) -> None:
+    """As PostHog, one entry per requested session keyed by its id (issue 17, gap 1)."""
     response: httpx.Response = summarized["response"]
-    body = response.json()
+    results = response.json()
     good = summarized["good"]
-    assert body["session_ids"] == [*good, "missing-session-1", TOO_SHORT]
-    assert body["focus_area"] is None
-    assert body["status"] == "completed"
-    assert response.headers["Recap-Workflow-Id"] == body["workflow_id"]
-    assert body["workflow_id"].startswith("session-batch:team-a:")
-    results = body["results"]
-    assert set(results) == set(body["session_ids"])
+    assert list(results) == [*good, "missing-session-1", TOO_SHORT]
+    assert response.headers["Recap-Workflow-Id"].startswith("session-batch:team-a:")
     for session_id in good:
         summary = results[session_id]
         assert summary["session_id"] == session_id
-        assert summary["summary_outcome"]["description"]
+        assert summary["session_outcome"]["description"]
         assert summary["key_actions"], summary  # the grounded refs survived the gate
+        # PostHog's shape: events grouped by segment, each with the timeline's facts.
+        for group in summary["key_actions"]:
+            for event in group["events"]:
+                assert event["event_id"].startswith("e")
+                assert event["milliseconds_since_start"] >= 0
     assert results["missing-session-1"]["error"] == "recording_not_found"
     assert "missing-session-1" in results["missing-session-1"]["error_message"]
     # The type in words: the server's recordings path stays out of the answer (issue 16, #9).
@@ -110,7 +107,7 @@ async def test_recording_object_has_source_metadata_and_store_state(
     assert full.status_code == 200
     summary = full.json()["summary"]
     assert summary["session_id"] == session_id
-    assert summary["summary_outcome"] == recording["summary_outcome"]
+    assert summary["session_outcome"] == recording["summary_outcome"]
 
 
 async def test_summarize_one_recording(api_stack: ApiStack) -> None:
@@ -189,7 +186,7 @@ async def test_list_pages_with_links_and_filters(
 
 
 async def test_job_progress(api_stack: ApiStack, summarized: dict[str, Any]) -> None:
-    workflow_id = summarized["response"].json()["workflow_id"]
+    workflow_id = summarized["response"].headers["Recap-Workflow-Id"]
     async with httpx.AsyncClient(headers=api_stack.headers("team-a", "read")) as http:
         job = await http.get(f"{api_stack.url}/api/jobs/{workflow_id}")
         other = await http.get(
@@ -338,7 +335,7 @@ async def test_validation_errors(
     api_stack: ApiStack, payload: dict[str, Any], attr: str, code: str
 ) -> None:
     async with httpx.AsyncClient() as http:
-        response = await _batch(http, api_stack, payload, wait=False)
+        response = await _batch(http, api_stack, payload)
     _is_error(response, 400, code, attr)
     assert response.json()["type"] == "validation_error"
 
@@ -384,8 +381,9 @@ async def test_health_readiness_and_rate_limits(api_stack: ApiStack) -> None:
 
 
 def _seed_caller(host: str, token: str, session_ids: list[str]) -> dict[str, Any]:
-    """Only what PostHog's documents show: POST the session ids, then poll each recording
-    until `has_summary`, and read `summary_outcome` {description, success}."""
+    """Only what PostHog's documents and server show: POST the session ids (answered with
+    one entry per session), then read each recording's `has_summary` and
+    `summary_outcome` {description, success}, polling while one is not there yet."""
     headers = {"Authorization": f"Bearer {token}"}
     created = httpx.post(
         f"{host}/api/environments/team-a/session_summaries/create_session_summaries_individually/",
@@ -393,7 +391,7 @@ def _seed_caller(host: str, token: str, session_ids: list[str]) -> dict[str, Any
         json={"session_ids": session_ids, "focus_area": None},
     )
     assert created.status_code == 200
-    assert created.json()["session_ids"] == session_ids
+    assert list(created.json()) == session_ids
     outcomes: dict[str, Any] = {}
     for _ in range(600):
         for session_id in session_ids:
@@ -435,11 +433,9 @@ async def test_request_bodies_stay_out_of_the_logs(
     focus = "FOCUS-TEXT-THAT-MUST-NOT-BE-LOGGED"
     async with httpx.AsyncClient() as http:
         response = await _batch(
-            http, api_stack, {"session_ids": ["logcheck-1"], "focus_area": focus}, wait=True
+            http, api_stack, {"session_ids": ["logcheck-1"], "focus_area": focus}
         )
-        invalid = await _batch(
-            http, api_stack, {"session_ids": "bad id!", "focus_area": focus}, wait=False
-        )
+        invalid = await _batch(http, api_stack, {"session_ids": "bad id!", "focus_area": focus})
     assert response.status_code == 200 and invalid.status_code == 400
     assert focus not in invalid.text
     captured = capfd.readouterr()

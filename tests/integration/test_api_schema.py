@@ -20,6 +20,7 @@ __all__ = ["api_stack"]
 
 ROOT = Path(__file__).resolve().parents[2]
 schema = schemathesis.openapi.from_path(ROOT / "openapi.json")
+SCHEMA_TEAM = "schema-team"
 
 
 @schema.hook
@@ -27,9 +28,10 @@ def map_path_parameters(
     context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     # Address the key's own team, so requests get past the cross-team 404 into the
-    # endpoints themselves (test_api covers other teams).
+    # endpoints themselves (test_api covers other teams). A team of its own: the random
+    # summaries configuration it PATCHes must not reach other tests' prompts.
     if path_parameters and "project_id" in path_parameters:
-        path_parameters["project_id"] = "team-a"
+        path_parameters["project_id"] = SCHEMA_TEAM
     return path_parameters
 
 
@@ -46,7 +48,7 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
 def schema_token(api_stack: ApiStack) -> str:
     """A key of its own, so this run's rate budget is not shared with other tests."""
     keys = KeyStore(store_for(api_stack.settings.resolved_database_url))
-    return keys.create(team_id="team-a", scopes=[READ_SCOPE, WRITE_SCOPE], label="schema")[1]
+    return keys.create(team_id=SCHEMA_TEAM, scopes=[READ_SCOPE, WRITE_SCOPE], label="schema")[1]
 
 
 @schema.parametrize()

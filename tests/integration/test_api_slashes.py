@@ -87,6 +87,7 @@ def _concrete(template: str, deployment: Deployment) -> str:
     values = {
         "project_id": TEAM,
         "recording_id": deployment.session_ids[0],
+        "session_id": deployment.session_ids[0],
         "workflow_id": f"session-batch:{TEAM}:slashes",
     }
     return re.sub(r"{(\w+)(?::\w+)?}", lambda found: values[found.group(1)], template)

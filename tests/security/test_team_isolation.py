@@ -203,28 +203,25 @@ async def test_workers_summarize_from_the_callers_team_source(deployment: Deploy
         mixed = await http.post(
             f"/api/projects/alpha{BATCH}",
             json={"session_ids": [alpha[0], beta[0]]},
-            params={"wait": "true"},
             headers=deployment.headers("alpha"),
         )
         own = await http.post(
             f"/api/projects/beta{BATCH}",
             json={"session_ids": [beta[0]]},
-            params={"wait": "true"},
             headers=deployment.headers("beta"),
         )
         sourceless = await http.post(
             f"/api/projects/gamma{BATCH}",
             json={"session_ids": [alpha[0]]},
-            params={"wait": "true"},
             headers=deployment.headers("gamma"),
         )
     assert mixed.status_code == 200, mixed.text
-    results = mixed.json()["results"]
-    assert results[alpha[0]]["summary_outcome"]["description"]
+    results = mixed.json()
+    assert results[alpha[0]]["session_outcome"]["description"]
     # Team alpha's worker call looked in alpha's project only: beta's recording is not there.
     assert results[beta[0]]["error"] == "recording_not_found"
-    assert own.json()["results"][beta[0]]["summary_outcome"]["description"]
-    failed = sourceless.json()["results"][alpha[0]]
+    assert own.json()[beta[0]]["session_outcome"]["description"]
+    failed = sourceless.json()[alpha[0]]
     # PostHog's error names stay as they are; the message says what is wrong.
     assert failed["error"] == "summary_failed"
     assert "recap teams set-source" in failed["error_message"]

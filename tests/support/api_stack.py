@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
-from recap.api.app import create_app
+from recap.api.server import api_config
 from recap.core.config import Settings, get_settings
 from recap.demo.generator import write_sample_sessions
 from recap.embedded.ports import free_port
@@ -52,11 +52,8 @@ class ApiStack:
 def serve(settings: Settings) -> Iterator[str]:
     """The app on a free loopback port, in a thread, until the block ends."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-        )
-    )
+    # The deployment's server settings (request limits), on loopback.
+    server = uvicorn.Server(api_config(settings.model_copy(update={"api_host": "127.0.0.1"}), port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -25,7 +25,10 @@ below, not from recap's client:
   the last block is a 404 "Block index out of range"; `blob_v2_lts` sources name one
   `blob_key` holding the whole recording; listing filters are `RecordingsQuery` fields
   (`date_from`, `date_to`, `having_predicates` such as
-  `[{"type":"recording","key":"duration","operator":"gt","value":60}]`).
+  `[{"type":"recording","key":"duration","operator":"gt","value":60}]`, `session_ids`,
+  `distinct_ids`, `person_uuid`, `order` with `order_direction` ASC|DESC, default DESC;
+  list values are JSON, as `query_as_params_to_dict` reads them). The double applies no
+  default date window: its recordings are fixed in time.
 - [playlists] https://posthog.com/docs/api/replay-2 — `GET …/session_recording_playlists/
   :short_id/recordings/` (scope `session_recording_playlist:read`); the view answers
   `{results, has_next, version}` like the listing it reuses (api.py
@@ -143,6 +146,7 @@ class ServedRecording:
     ongoing: bool = False
     distinct_id: str = "person-1"
     person_properties: Json = field(default_factory=dict)
+    person_uuid: str = "0190a1b2-0000-7000-8000-000000000001"
     v1_window_key: str = "windowId"  # [snapshots] shows windowId; older blobs wrote window_id
     extra_lines: dict[int, list[bytes]] = field(default_factory=dict)  # block -> raw lines
 
@@ -241,7 +245,7 @@ class ServedRecording:
                 "distinct_ids": [self.distinct_id],
                 "properties": self.person_properties,
                 "created_at": _iso(self.start_ms),
-                "uuid": "0190a1b2-0000-7000-8000-000000000001",
+                "uuid": self.person_uuid,
             },
             "retention_period_days": 30,
             "expiry_time": _iso(self.start_ms + 30 * 86_400_000),
@@ -527,12 +531,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, "Not found.")
 
     def _listed(self, params: dict[str, str], pool: list[ServedRecording]) -> list[Json]:
-        """[api.py] RecordingsQuery filters: dates and duration predicates, newest first."""
+        """[api.py] RecordingsQuery filters: dates, ids, person and duration predicates;
+        ordered by `order` (default start_time) in `order_direction` (default DESC)."""
         now = datetime.now(UTC)
         rows = [r.metadata() for r in pool]
         date_from = _when(params["date_from"], now) if params.get("date_from") else None
         date_to = _when(params["date_to"], now) if params.get("date_to") else None
         predicates = json.loads(params.get("having_predicates") or "[]")
+        session_ids = json.loads(params["session_ids"]) if "session_ids" in params else None
+        distinct_ids = json.loads(params["distinct_ids"]) if "distinct_ids" in params else None
+        person_uuid = params.get("person_uuid")
+        compare = {
+            "gt": lambda a, b: a > b,
+            "gte": lambda a, b: a >= b,
+            "lt": lambda a, b: a < b,
+            "lte": lambda a, b: a <= b,
+            "exact": lambda a, b: a == b,
+        }
 
         def keep(row: Json) -> bool:
             start = datetime.fromisoformat(row["start_time"].replace("Z", "+00:00"))
@@ -540,16 +555,26 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
             if date_to is not None and start > date_to:
                 return False
+            if session_ids is not None and row["id"] not in session_ids:
+                return False
+            if distinct_ids is not None and row["distinct_id"] not in distinct_ids:
+                return False
+            if person_uuid is not None and row["person"]["uuid"] != person_uuid:
+                return False
             for predicate in predicates:
                 name = predicate["key"]
                 value = row.get("recording_duration" if name == "duration" else name)
-                if predicate["operator"] == "gt" and not value > predicate["value"]:
-                    return False
-                if predicate["operator"] == "lt" and not value < predicate["value"]:
+                if not compare[predicate["operator"]](value, predicate["value"]):
                     return False
             return True
 
-        return sorted(filter(keep, rows), key=lambda row: row["start_time"], reverse=True)
+        order = params.get("order") or "start_time"
+        order = "recording_duration" if order == "duration" else order
+        return sorted(
+            filter(keep, rows),
+            key=lambda row: (row.get(order) is not None, row.get(order) or 0),
+            reverse=params.get("order_direction", "DESC") == "DESC",
+        )
 
     def _page_of(self, params: dict[str, str]) -> tuple[int, int] | None:
         try:

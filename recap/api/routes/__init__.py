@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recap.api.routes import clusters, health, jobs, recordings, similar, summaries
+from recap.api.routes import (
+    clusters,
+    health,
+    jobs,
+    listing,
+    recordings,
+    similar,
+    single_summaries,
+    summaries,
+    summary_config,
+)
 
 
 def team_routers() -> list[APIRouter]:
@@ -15,7 +25,9 @@ def team_routers() -> list[APIRouter]:
     `session_recordings/{recording_id}/`, which would otherwise take it."""
     return [
         summaries.router(),
-        recordings.listing_router(),
+        summary_config.router(),
+        single_summaries.router(),
+        listing.listing_router(),
         clusters.router(),
         recordings.recording_router(),
         similar.router(),

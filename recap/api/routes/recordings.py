@@ -1,37 +1,25 @@
-"""`…/session_recordings/`: the team's recordings with their summary state, one recording
-(optionally with its summary), and summarizing one recording while the caller waits."""
+"""`…/session_recordings/{recording_id}/`: one recording (optionally with its summary), and
+summarizing one recording while the caller waits. The listing is `routes.listing`."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from recap.api.deps import RuntimeDep, TeamReader, TeamWriter, path_session_id
+from recap.api.deps import Caller, Runtime, RuntimeDep, TeamReader, TeamWriter, path_session_id
 from recap.api.errors import ApiProblem, failure_message, not_found
 from recap.api.models import (
-    PaginatedSessionRecordingList,
     SessionRecording,
     SummarizeRecordingRequest,
 )
-from recap.api.responses import ERROR_RESPONSES, WORKFLOW_HEADER, json_response, page_links
+from recap.api.responses import ERROR_RESPONSES, WORKFLOW_HEADER, json_response
+from recap.api.summary_shape import shape_summaries
+from recap.api.summary_stream import EVENT_STREAM, summary_events, wants_event_stream
 from recap.core.naming import summary_workflow_id
 from recap.jobs import client as jobs
-
-
-def listing_router() -> APIRouter:
-    """`GET …/session_recordings/`. A fresh router for each prefix, as every team router."""
-    routes = APIRouter(responses=ERROR_RESPONSES)
-    routes.add_api_route(
-        "/session_recordings/",
-        list_session_recordings,
-        methods=["GET"],
-        response_model=PaginatedSessionRecordingList,
-        summary="List recordings with their summary state",
-    )
-    return routes
 
 
 def recording_router() -> APIRouter:
@@ -51,33 +39,17 @@ def recording_router() -> APIRouter:
         methods=["POST"],
         response_model=SessionRecording,
         summary="Summarize one recording and return it with its summary",
-        responses={202: {"model": SessionRecording, "description": "still summarizing"}},
+        responses={
+            200: {
+                "description": "the recording with its summary; with `Accept: "
+                f"{EVENT_STREAM}`, a stream of `progress` events, then `summary` (this "
+                "body) or `error` (PostHog's error body)",
+                "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+            },
+            202: {"model": SessionRecording, "description": "still summarizing"},
+        },
     )
     return routes
-
-
-async def list_session_recordings(
-    request: Request,
-    caller: TeamReader,
-    state: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    has_summary: bool | None = None,
-    outcome: Literal["success", "failure"] | None = None,
-) -> JSONResponse:
-    listing = await state.catalog.listing(
-        caller.team_id,
-        limit=limit,
-        offset=offset,
-        has_summary=has_summary,
-        success=None if outcome is None else outcome == "success",
-    )
-    public_url = state.settings.api_public_url
-    following, previous = page_links(request, listing.count, limit, offset, public_url)
-    page = PaginatedSessionRecordingList(
-        count=listing.count, next=following, previous=previous, results=listing.results
-    )
-    return json_response(page, exclude={"results": {"__all__": {"summary"}}})
 
 
 async def get_session_recording(
@@ -101,12 +73,28 @@ async def summarize_session_recording(
     recording_id: str,
     caller: TeamWriter,
     state: RuntimeDep,
+    request: Request,
     body: SummarizeRecordingRequest | None = None,
-) -> JSONResponse:
+) -> Response:
+    """JSON by default; a server-sent event stream of the same answer when the caller's
+    `Accept` asks for one (`recap.api.summary_stream`)."""
     session_id = path_session_id(recording_id)
-    focus_area = body.focus_area if body else None
     if await state.catalog.source_metadata(caller.team_id, session_id) is None:
         raise not_found(f"Recording {session_id} not found in the configured source.")
+    answer = summarized_recording(session_id, caller, state, body)
+    if wants_event_stream(request):
+        focus_area = body.focus_area if body else None
+        workflow_id = summary_workflow_id(caller.team_id, session_id, focus_area)
+        return summary_events(answer, state, session_id, workflow_id)
+    return await answer
+
+
+async def summarized_recording(
+    session_id: str, caller: Caller, state: Runtime, body: SummarizeRecordingRequest | None
+) -> JSONResponse:
+    """Summarizes a recording known to the team's source, waiting at most
+    RECAP_API_WAIT_TIMEOUT_SECONDS: 200 with the summary, or 202 while it runs on."""
+    focus_area = body.focus_area if body else None
     client = await state.temporal()
     task = asyncio.ensure_future(
         jobs.summarize_sessions(
@@ -148,8 +136,11 @@ async def summarize_session_recording(
         stored = state.store.get_summary(
             team_id=caller.team_id, session_id=session_id, focus_area=focus_area
         )
-        if stored is not None:
-            recording.summary = stored.summary
+        if stored is not None and stored.summary is not None:
+            shaped = await asyncio.to_thread(
+                shape_summaries, state.store, {session_id: stored.summary}
+            )
+            recording.summary = shaped[session_id]
     response = json_response(recording, status)
     response.headers[WORKFLOW_HEADER] = workflow_id
     return response

@@ -1,13 +1,17 @@
 """`POST …/session_summaries/create_session_summaries_individually/`: one batch job that
-summarizes each session on its own, as PostHog's endpoint of the same path; `?wait=true`
-waits for it and answers with the summaries. As in PostHog, it needs
-`session_recording:read`, and an id that names no recording is that session's
-`recording_not_found` while the others are summarized."""
+summarizes each session on its own, as PostHog's endpoint of the same path.
+
+As PostHog, it answers 200 with one entry per requested session: the summary in PostHog's
+shape, or `{error, error_message}`. The wait is bounded (RECAP_API_WAIT_TIMEOUT_SECONDS,
+or `?timeout=` below it); a session still running then is `summary_pending` with the
+workflow to follow, so no session is silently missing. `?async=true` or
+`Prefer: respond-async` answers the job handle at once instead (202). It needs
+`session_recording:read`, as PostHog's."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,18 +19,26 @@ from fastapi.responses import JSONResponse
 from recap.api import errors
 from recap.api.deps import Caller, Runtime, RuntimeDep, TeamReader
 from recap.api.models import (
+    SessionSummariesJob,
     SessionSummariesRequest,
-    SessionSummariesResponse,
     SummaryError,
+    SummaryErrorType,
     is_session_id,
 )
 from recap.api.responses import ERROR_RESPONSES, WORKFLOW_HEADER, json_response
+from recap.api.summary_shape import PostHogSessionSummary, shape_summaries
 from recap.core.logging import get_logger
 from recap.jobs import client as jobs
 from recap.llm.schema import SessionSummary
 from workflows.contracts import BatchProgress
 
 log = get_logger(__name__)
+
+# PostHog's two named errors pass through; any other failure is its catch-all.
+_POSTHOG_ERRORS: dict[str, SummaryErrorType] = {
+    "recording_not_found": "recording_not_found",
+    "no_events_or_too_short": "no_events_or_too_short",
+}
 
 
 def router() -> APIRouter:
@@ -37,16 +49,29 @@ def router() -> APIRouter:
         "/session_summaries/create_session_summaries_individually/",
         create_session_summaries_individually,
         methods=["POST"],
-        response_model=SessionSummariesResponse,
+        response_model=dict[str, PostHogSessionSummary | SummaryError],
         summary="Summarize each session on its own (one batch job)",
+        description=(
+            "Answers one entry per requested session, keyed by its id: the summary, or"
+            " `{error, error_message}`. `?async=true` or `Prefer: respond-async` answers the"
+            " batch's job handle instead (202)."
+        ),
         responses={
             202: {
-                "model": SessionSummariesResponse,
-                "description": "`?wait=true` ran out: the sessions in `pending` are still running",
+                "model": SessionSummariesJob,
+                "description": "`?async=true` or `Prefer: respond-async`: the batch's job",
             }
         },
     )
     return routes
+
+
+def _wants_async(request: Request, async_: bool) -> bool:
+    """RFC 7240's `respond-async` preference, among any others the client states."""
+    preferences = ",".join(request.headers.getlist("prefer")).lower()
+    return async_ or any(
+        part.split(";")[0].strip() == "respond-async" for part in preferences.split(",")
+    )
 
 
 async def create_session_summaries_individually(
@@ -54,14 +79,16 @@ async def create_session_summaries_individually(
     body: SessionSummariesRequest,
     caller: TeamReader,
     state: RuntimeDep,
-    wait: Annotated[bool, Query(description="wait for the batch and return results")] = False,
+    async_: Annotated[
+        bool, Query(alias="async", description="answer the batch's job handle at once")
+    ] = False,
     wait_seconds: Annotated[
         float | None,
         Query(alias="timeout", gt=0, le=3600, description="seconds to wait (capped by settings)"),
     ] = None,
 ) -> JSONResponse:
     client = await state.temporal()
-    # Ids recap cannot hold start nothing; they are answered in `results` below.
+    # Ids recap cannot hold start nothing; they are answered `recording_not_found`.
     session_ids = [id_ for id_ in dict.fromkeys(body.session_ids) if is_session_id(id_)]
     try:
         workflow_id = await jobs.start_batch(
@@ -83,66 +110,76 @@ async def create_session_summaries_individually(
         sessions=len(session_ids),
         key_id=caller.key.id,
     )
-    answer = SessionSummariesResponse(
-        session_ids=body.session_ids,
-        focus_area=body.focus_area,
-        workflow_id=workflow_id,
-        status="running",
-    )
-    status = 200
-    if wait:
+    if _wants_async(request, async_):
+        job = SessionSummariesJob(
+            session_ids=body.session_ids,
+            focus_area=body.focus_area,
+            workflow_id=workflow_id,
+            status="running",
+        )
+        response = json_response(job, 202, exclude_none=False)
+        response.headers["Preference-Applied"] = "respond-async"
+    else:
         limit = min(
             wait_seconds or state.settings.api_wait_timeout_seconds,
             state.settings.api_wait_timeout_seconds,
         )
         progress = await jobs.batch_result(client, workflow_id, limit)
-        results, pending = await asyncio.to_thread(_batch_results, state, caller, body, progress)
-        answer.results = results
-        if progress is None:
-            answer.pending = pending
-            status = 202
-        else:
-            answer.status = progress.status
-    response = json_response(answer, status, exclude_none=False)
+        results = await asyncio.to_thread(batch_results, state, caller, body, progress, workflow_id)
+        response = JSONResponse(results)
     response.headers[WORKFLOW_HEADER] = workflow_id
     return response
 
 
-def _batch_results(
-    state: Runtime, caller: Caller, request: SessionSummariesRequest, progress: BatchProgress | None
-) -> tuple[dict[str, SessionSummary | SummaryError], list[str]]:
-    """Each session's stored summary or error; with the batch still running (`progress` is
-    None), the sessions without one yet are pending."""
+def batch_results(
+    state: Runtime,
+    caller: Caller,
+    request: SessionSummariesRequest,
+    progress: BatchProgress | None,
+    workflow_id: str,
+) -> dict[str, Any]:
+    """Each requested session's stored summary in PostHog's shape, or its error. With the
+    batch still running (`progress` is None), a session without a summary yet is pending."""
     failures = {failure.session_id: failure for failure in progress.failures} if progress else {}
-    results: dict[str, SessionSummary | SummaryError] = {}
-    pending: list[str] = []
+    answers: dict[str, SummaryError] = {}
+    summaries: dict[str, SessionSummary] = {}
     for session_id in dict.fromkeys(request.session_ids):
         if not is_session_id(session_id):
-            results[session_id] = SummaryError(
+            answers[session_id] = SummaryError(
                 error="recording_not_found", error_message=errors.NOT_A_RECORDING_ID
             )
             continue
         failure = failures.get(session_id)
         if failure is not None:
-            results[session_id] = _summary_error(failure.error_type, session_id)
+            answers[session_id] = SummaryError(
+                error=_POSTHOG_ERRORS.get(failure.error_type, "summary_failed"),
+                error_message=errors.failure_message(failure.error_type, session_id),
+            )
             continue
         stored = state.store.get_summary(
             team_id=caller.team_id, session_id=session_id, focus_area=request.focus_area
         )
         if stored is not None and stored.summary is not None:
-            results[session_id] = stored.summary
+            summaries[session_id] = stored.summary
         elif progress is None:
-            pending.append(session_id)
+            answers[session_id] = SummaryError(
+                error="summary_pending",
+                error_message=(
+                    f"Session {session_id} is still being summarized; follow the batch at"
+                    f" /api/jobs/{workflow_id} or ask again."
+                ),
+                workflow_id=workflow_id,
+            )
         else:
-            results[session_id] = SummaryError(
+            answers[session_id] = SummaryError(
                 error="summary_failed", error_message="the batch ended without a stored summary"
             )
-    return results, pending
-
-
-def _summary_error(error_type: str, session_id: str) -> SummaryError:
-    """PostHog's two named errors as they are; any other failure as `summary_failed`."""
-    message = errors.failure_message(error_type, session_id)
-    if error_type in ("recording_not_found", "no_events_or_too_short"):
-        return SummaryError(error=error_type, error_message=message)
-    return SummaryError(error="summary_failed", error_message=message)
+    shaped = shape_summaries(state.store, summaries)
+    return {
+        session_id: (
+            shaped[session_id].model_dump(mode="json")
+            if session_id in shaped
+            else answers[session_id].model_dump(mode="json", exclude_none=True)
+        )
+        for session_id in dict.fromkeys(request.session_ids)
+    }

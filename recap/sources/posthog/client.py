@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -170,15 +170,18 @@ class PostHogClient:
         max_duration_seconds: float | None = None,
         limit: int | None = None,
         max_calls: int | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> RecordingListing:
         """The project's recordings, newest first, across pages. Dates are ISO timestamps
         or PostHog's relative ones (`-7d`); PostHog's default window is the last 3 days.
+        `filters` are further `RecordingsQuery` parameters as PostHog's query string takes
+        them (`session_ids`, `order`, …), given as they are.
 
         At most `max_calls` listing requests are made (None: as many as the pages take);
         the returned listing's `cut_short` says afterwards whether that bound ended it."""
         if max_calls is not None and max_calls < 1:
             raise ValueError(f"max_calls must be at least 1, not {max_calls}")
-        params: dict[str, str] = {}
+        params: dict[str, str] = dict(filters or {})
         if date_from is not None:
             params["date_from"] = _when(date_from)
         if date_to is not None:
