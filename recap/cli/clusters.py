@@ -176,6 +176,7 @@ def _cluster_json(cluster: ErrorCluster) -> dict[str, Any]:
         "failed_ratio": cluster.failed_ratio,
         "session_ids": cluster.session_ids,
         "sample_messages": cluster.sample_messages,
+        "sample_echoes": cluster.sample_echoes,
         "fingerprints": cluster.fingerprints,
     }
 

@@ -42,6 +42,7 @@ class FingerprintGroup:
     last_seen_ms: int | None = None
     messages: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
+    echoes: Counter[str] = field(default_factory=Counter)
     session_first: dict[str, int] = field(default_factory=dict)
 
     def add(self, o: ErrorOccurrence) -> None:
@@ -59,6 +60,7 @@ class FingerprintGroup:
         self.messages[o.message] += o.count
         if o.preceding_action:
             self.actions[o.preceding_action] += o.count
+        self.echoes.update(o.echoes)
 
 
 def _key_text(o: ErrorOccurrence) -> str:
@@ -102,6 +104,7 @@ def merge_counts(team_id: str, cluster_id: str, groups: Sequence[FingerprintGrou
     session_first: dict[str, int] = {}
     messages: Counter[str] = Counter()
     actions: Counter[str] = Counter()
+    echoes: Counter[str] = Counter()
     firsts = [g.first_seen_ms for g in groups if g.first_seen_ms is not None]
     lasts = [g.last_seen_ms for g in groups if g.last_seen_ms is not None]
     for g in groups:
@@ -112,6 +115,7 @@ def merge_counts(team_id: str, cluster_id: str, groups: Sequence[FingerprintGrou
             session_first[session_id] = min(session_first.get(session_id, when), when)
         messages.update(g.messages)
         actions.update(g.actions)
+        echoes.update(g.echoes)
     known = [failed for failed in sessions.values() if failed is not None]
     return ErrorCluster(
         cluster_id=cluster_id,
@@ -127,6 +131,7 @@ def merge_counts(team_id: str, cluster_id: str, groups: Sequence[FingerprintGrou
         sample_session_ids=sorted(session_first, key=lambda s: (session_first[s], s))[:SAMPLES],
         sample_messages=_top(messages),
         sample_actions=_top(actions),
+        sample_echoes=_top(echoes),
         centroid_terms={},
     )
 

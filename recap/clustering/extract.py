@@ -7,6 +7,7 @@ import json
 import re
 from typing import Final
 
+from recap.clustering.echoes import fold_echoes, split_request
 from recap.clustering.fingerprint import (
     fingerprint_key,
     fingerprint_of,
@@ -44,22 +45,17 @@ def shown_text(effect: str | None) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _split_request(target: str | None) -> tuple[str, str]:
-    method, _, path = (target or "").partition(" ")
-    if not path:
-        return "GET", method or "/"
-    return method, path
-
-
 def _status(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
 def extract_errors(timeline: Timeline, *, failed_outcome: bool | None) -> list[ErrorOccurrence]:
-    """Every error of `timeline` as an occurrence, fingerprinted, in timeline order."""
+    """Every error of `timeline` as an occurrence, fingerprinted, in timeline order; a
+    browser's console echo of a failed request is kept on the request's occurrence
+    (`echoes`), not as an error of its own."""
     session_id = timeline.session.session_id
     start = timeline.session.start_timestamp_ms
-    found: list[ErrorOccurrence] = []
+    found: list[tuple[ErrorOccurrence, TimelineEvent]] = []
     last_action: str | None = None
     for event in sorted(timeline.events, key=lambda e: e.t_ms):
         if event.kind in ACTION_KINDS:
@@ -68,14 +64,17 @@ def extract_errors(timeline: Timeline, *, failed_outcome: bool | None) -> list[E
                 text = shown_text(event.effect)
                 if text:
                     found.append(
-                        _occurrence(
-                            session_id,
-                            ErrorKind.SHOWN,
+                        (
+                            _occurrence(
+                                session_id,
+                                ErrorKind.SHOWN,
+                                event,
+                                start,
+                                message=text,
+                                preceding_action=last_action,
+                                failed_outcome=failed_outcome,
+                            ),
                             event,
-                            start,
-                            message=text,
-                            preceding_action=last_action,
-                            failed_outcome=failed_outcome,
                         )
                     )
             continue
@@ -85,36 +84,42 @@ def extract_errors(timeline: Timeline, *, failed_outcome: bool | None) -> list[E
         if kind is ErrorKind.NETWORK:
             if Flag.SLOW in event.flags:
                 continue  # slow but answered: friction, not an error
-            method, path = _split_request(event.target)
+            method, path = split_request(event.target)
             status = _status(event.value)
             found.append(
+                (
+                    _occurrence(
+                        session_id,
+                        kind,
+                        event,
+                        start,
+                        message=f"{method} {path} {event.value if event.value else '?'}",
+                        method=method,
+                        template=path_template(path),
+                        status=status,
+                        preceding_action=last_action,
+                        failed_outcome=failed_outcome,
+                    ),
+                    event,
+                )
+            )
+            continue
+        found.append(
+            (
                 _occurrence(
                     session_id,
                     kind,
                     event,
                     start,
-                    message=f"{method} {path} {event.value if event.value else '?'}",
-                    method=method,
-                    template=path_template(path),
-                    status=status,
+                    message=event.value or "",
+                    top_frame=event.target,
                     preceding_action=last_action,
                     failed_outcome=failed_outcome,
-                )
-            )
-            continue
-        found.append(
-            _occurrence(
-                session_id,
-                kind,
+                ),
                 event,
-                start,
-                message=event.value or "",
-                top_frame=event.target,
-                preceding_action=last_action,
-                failed_outcome=failed_outcome,
             )
         )
-    return found
+    return fold_echoes(found)
 
 
 def _occurrence(

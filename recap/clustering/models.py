@@ -38,6 +38,11 @@ class ErrorOccurrence(BaseModel):
         default=None, description="the session's summary outcome failed (None: no summary)"
     )
     count: int = Field(default=1, ge=1, description="identical events the timeline collapsed")
+    echoes: list[str] = Field(
+        default_factory=list,
+        description="the browser's console lines echoing this failed request (redacted as "
+        "the timeline shows them), folded into it rather than counted as errors of their own",
+    )
 
 
 class ErrorCluster(BaseModel):
@@ -61,6 +66,10 @@ class ErrorCluster(BaseModel):
     sample_session_ids: list[str]
     sample_messages: list[str]
     sample_actions: list[str]
+    sample_echoes: list[str] = Field(
+        default_factory=list,
+        description="console lines that echoed the cluster's failed requests (most seen first)",
+    )
     centroid_terms: dict[str, float] = Field(
         description="sparse TF-IDF centroid (top terms) used to match earlier clusters"
     )

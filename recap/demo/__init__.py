@@ -4,7 +4,8 @@ posthog-js and rrweb would, with what really happened written down beside them.
 `generator` is the simulated browser and the three demo scenarios; `shop` the made-up
 shop's pages; `journeys` and `labelled` the visits played through it; `groundtruth` what
 the visitor really did; `recordings` and `big` write them in every file shape recap reads;
-`facts` prints what a compiled timeline says about a sample.
+`facts` prints what a compiled timeline says about a sample; `browser_echoes` adds the
+browser's console echo of failed requests to a generated recording.
 May import: `recap.recording`, `recap.timeline` and `recap.llm.schema` (to grade summaries).
 """
 

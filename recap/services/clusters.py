@@ -85,7 +85,7 @@ def extract_session_errors(
             raise TimelineMissing(f"compiled timeline {compiled.timeline_hash} is not in the store")
     failed_outcome = None if summary is None else not summary.summary_outcome.success
     occurrences = extract_errors(stored.timeline, failed_outcome=failed_outcome)
-    clusters.save_occurrences(team_id, run_id, occurrences)
+    clusters.save_occurrences(team_id, run_id, occurrences, sessions=[session_id])
     # The session's fingerprints (and, when compiled just now, its timeline) are part of
     # what similar sessions compare it on.
     refresh_session_document(store, team_id, session_id, timeline=stored)

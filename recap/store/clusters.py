@@ -65,9 +65,18 @@ class ClusterStore:
         return dialect.insert(table)
 
     def save_occurrences(
-        self, team_id: str, run_id: str, occurrences: Sequence[ErrorOccurrence]
+        self,
+        team_id: str,
+        run_id: str,
+        occurrences: Sequence[ErrorOccurrence],
+        *,
+        sessions: Sequence[str] = (),
     ) -> None:
-        """Upsert by (team, session, ref): saving a session's errors again replaces them."""
+        """Upsert by (team, session, ref): saving a session's errors again replaces them.
+
+        `sessions` were extracted whole: their stored occurrences not in `occurrences` are
+        dropped (an error a newer extraction no longer reports on its own, such as a console
+        echo now folded into its request, must not keep counting)."""
         self._store.migrate()
         now = datetime.now(UTC)
         rows = {
@@ -106,6 +115,16 @@ class ClusterStore:
                 connection.execute(
                     statement.on_conflict_do_update(
                         index_elements=["team_id", "session_id", "ref"], set_=replace
+                    )
+                )
+            # Every row of `sessions` this save wrote now carries `run_id`; the others are
+            # what an earlier extraction found and this one did not.
+            for session_id in sorted(set(sessions)):
+                connection.execute(
+                    delete(ErrorOccurrenceRow).where(
+                        ErrorOccurrenceRow.team_id == team_id,
+                        ErrorOccurrenceRow.session_id == session_id,
+                        ErrorOccurrenceRow.run_id != run_id,
                     )
                 )
 
