@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from activities.batch import BatchActivities
 from activities.clusters import ClusterActivities
+from activities.delivery import DeliveryActivities
 from activities.schedule import ScheduleActivities
 from activities.summary import SummaryActivities
 from recap.core import metrics
@@ -50,6 +51,7 @@ class WorkerActivities:
     batch: BatchActivities
     schedule: ScheduleActivities
     clusters: ClusterActivities
+    delivery: DeliveryActivities
 
     def main_queue(self) -> list[Callable[..., Any]]:
         """Fetch, compile, store, batch and schedule bookkeeping: the workflows' own queue."""
@@ -64,6 +66,8 @@ class WorkerActivities:
             self.clusters.extract_session_errors,
             self.clusters.cluster_team_errors,
             self.clusters.save_cluster_names,
+            self.delivery.list_team_destinations,
+            self.delivery.deliver,
         ]
 
     def model_queue(self) -> list[Callable[..., Any]]:
@@ -81,6 +85,7 @@ def build_activities(settings: Settings) -> WorkerActivities:
         batch=BatchActivities(settings, store),
         schedule=ScheduleActivities(settings, WatermarkStore(store), open_source),
         clusters=ClusterActivities(settings, store, ClusterStore(store), open_source, new_model),
+        delivery=DeliveryActivities(settings, store, open_source),
     )
 
 

@@ -20,6 +20,7 @@ from recap.recording.models import RecordingError
 from recap.services.bootstrap import SourceUnavailable
 from recap.services.budget import BudgetExceeded
 from recap.services.clusters import ClusterMissing
+from recap.services.delivery import DeliveryRejected, DeliveryRetryable, DeliveryUnavailable
 from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
 
@@ -80,9 +81,16 @@ def _typed(error: Exception) -> ApplicationError:
         return ApplicationError(
             str(error), type=error.code, non_retryable=not error.retryable, next_retry_delay=delay
         )
+    if isinstance(error, DeliveryRetryable):
+        # 5xx, 429 (after its Retry-After), timeouts: Temporal's backoff, never a sleep here.
+        delay = timedelta(seconds=error.retry_after_seconds) if error.retry_after_seconds else None
+        return ApplicationError(str(error), type=error.code, next_retry_delay=delay)
+    # A destination refused a delivery (4xx other than 429), or it or its item is gone.
     if isinstance(
         error,
-        RecordingError
+        DeliveryRejected
+        | DeliveryUnavailable
+        | RecordingError
         | SourceUnavailable
         | TimelineMissing
         | SummaryInvalid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.cluster_errors import ClusterErrorsWorkflow
+from workflows.deliver import DeliverWorkflow
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 from workflows.session_summary import SummarizeSessionWorkflow
 
@@ -12,11 +13,13 @@ ALL_WORKFLOWS = (
     SummarizeSessionsIndividuallyWorkflow,
     ScheduledSummariesWorkflow,
     ClusterErrorsWorkflow,
+    DeliverWorkflow,
 )
 
 __all__ = [
     "ALL_WORKFLOWS",
     "ClusterErrorsWorkflow",
+    "DeliverWorkflow",
     "ScheduledSummariesWorkflow",
     "SummarizeSessionWorkflow",
     "SummarizeSessionsIndividuallyWorkflow",

@@ -12,6 +12,7 @@ running workflows' payloads: add fields with defaults, never rename one.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,9 @@ __all__ = [
     "BatchProgress",
     "ClusterErrorsInput",
     "ClusterProgress",
+    "DeliverInput",
+    "DeliverResult",
+    "DestinationOutcome",
     "ExtractionCounts",
     "ScheduledSummariesInput",
     "ScheduledSummariesResult",
@@ -163,3 +167,36 @@ class ScheduledSummariesResult(BaseModel):
     batch_workflow_id: str | None
     skipped_already_handed: int = 0
     truncated: bool = False
+
+
+# -- delivering a stored report or digest: DeliverWorkflow ------------------------------
+
+
+class DeliverInput(BaseModel):
+    """Ids only: the item is read from the store, each destination's secrets inside the
+    activity. The retry numbers are per destination (lower them in tests)."""
+
+    team_id: str
+    item_kind: Literal["report", "digest"]
+    item_id: str
+    # None: every destination of the team.
+    destination_ids: list[str] | None = None
+    retry_initial_seconds: float = Field(default=5.0, gt=0)
+    retry_backoff: float = Field(default=2.0, ge=1)
+    retry_max_interval_seconds: float = Field(default=600.0, gt=0)
+    retry_max_attempts: int = Field(default=8, ge=1, le=50)
+
+
+class DestinationOutcome(BaseModel):
+    destination_id: str
+    # "failed": gave up after the retries; "rejected": the receiver refused (4xx).
+    status: Literal["delivered", "skipped", "failed", "rejected"]
+    error_type: str | None = None
+    error: str | None = None
+
+
+class DeliverResult(BaseModel):
+    team_id: str
+    item_kind: str
+    item_id: str
+    outcomes: list[DestinationOutcome]

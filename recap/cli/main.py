@@ -7,6 +7,7 @@ import typer
 
 from recap.cli.batch import batch_app
 from recap.cli.clusters import clusters_app, similar
+from recap.cli.destinations import destinations_app
 from recap.cli.doctor import doctor
 from recap.cli.keys import keys_app
 from recap.cli.schedule import schedule_app
@@ -40,6 +41,7 @@ app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal
 app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")
 app.add_typer(keys_app, name="keys", help="API keys: create, list, revoke")
 app.add_typer(teams_app, name="teams", help="teams and their own recording sources")
+app.add_typer(destinations_app, name="destinations", help="where reports and digests are delivered")
 
 
 def main() -> None:

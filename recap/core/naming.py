@@ -64,6 +64,15 @@ def cluster_workflow_id(team_id: str, run_key: str) -> str:
     return f"{CLUSTER_ID_PREFIX}:{team_id}:{run_key}"
 
 
+DELIVERY_ID_PREFIX = "delivery"
+
+
+def delivery_workflow_id(team_id: str, item_id: str) -> str:
+    """Delivering one stored report or digest (ids "rp_…", "dg_…") to the team's
+    destinations, one run per item at a time; a later run sends nothing already delivered."""
+    return f"{DELIVERY_ID_PREFIX}:{team_id}:{item_id}"
+
+
 def job_team(workflow_id: str) -> str | None:
     """The team a batch or clustering job id names, or None for any other id."""
     parts = workflow_id.split(":")
