@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # What the product is and who uses it, shown to the model as data (never instructions).
     product_context: str | None = None
     timeline_max_tokens: int = 6000
+    # The most a pattern-report prompt (map, reduce, assign) may take; sessions are split
+    # into chunks, and candidates reduced in rounds, to stay within it.
+    report_chunk_tokens: int = Field(default=6000, ge=1000)
     # Compiler thresholds, e.g. RECAP_TIMELINE__DEAD_CLICK_MS=3000.
     timeline: TimelineConfig = Field(default_factory=TimelineConfig)
 
