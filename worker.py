@@ -23,6 +23,8 @@ from temporalio.worker import Worker
 from activities.batch import BatchActivities
 from activities.clusters import ClusterActivities
 from activities.delivery import DeliveryActivities
+from activities.digest import DigestActivities
+from activities.report import ReportActivities
 from activities.schedule import ScheduleActivities
 from activities.summary import SummaryActivities
 from recap.core import metrics
@@ -52,6 +54,8 @@ class WorkerActivities:
     schedule: ScheduleActivities
     clusters: ClusterActivities
     delivery: DeliveryActivities
+    report: ReportActivities
+    digest: DigestActivities
 
     def main_queue(self) -> list[Callable[..., Any]]:
         """Fetch, compile, store, batch and schedule bookkeeping: the workflows' own queue."""
@@ -68,11 +72,22 @@ class WorkerActivities:
             self.clusters.save_cluster_names,
             self.delivery.list_team_destinations,
             self.delivery.deliver,
+            self.report.select_report_sessions,
+            self.report.prepare_report,
+            self.report.plan_assignment,
+            self.report.store_report,
+            self.digest.make_digest,
         ]
 
     def model_queue(self) -> list[Callable[..., Any]]:
         """The model calls, on their own rate-limited queue (async: they need no thread)."""
-        return [self.summary.summarize_session, self.clusters.name_error_cluster]
+        return [
+            self.summary.summarize_session,
+            self.clusters.name_error_cluster,
+            self.report.find_patterns_in_chunk,
+            self.report.consolidate_patterns,
+            self.report.assign_chunk_events,
+        ]
 
 
 def build_activities(settings: Settings) -> WorkerActivities:
@@ -86,6 +101,8 @@ def build_activities(settings: Settings) -> WorkerActivities:
         schedule=ScheduleActivities(settings, WatermarkStore(store), open_source),
         clusters=ClusterActivities(settings, store, ClusterStore(store), open_source, new_model),
         delivery=DeliveryActivities(settings, store, open_source),
+        report=ReportActivities(settings, store, open_source, new_model),
+        digest=DigestActivities(store),
     )
 
 

@@ -21,6 +21,7 @@ from recap.services.bootstrap import SourceUnavailable
 from recap.services.budget import BudgetExceeded
 from recap.services.clusters import ClusterMissing
 from recap.services.delivery import DeliveryRejected, DeliveryRetryable, DeliveryUnavailable
+from recap.services.digest import DigestReportMissing
 from recap.services.summary import TimelineMissing
 from recap.sources.posthog import PostHogError
 
@@ -95,6 +96,7 @@ def _typed(error: Exception) -> ApplicationError:
         | TimelineMissing
         | SummaryInvalid
         | ClusterMissing
+        | DigestReportMissing
         | BudgetExceeded,
     ):
         return ApplicationError(str(error), type=error.code, non_retryable=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.cluster_errors import ClusterErrorsWorkflow
 from workflows.deliver import DeliverWorkflow
+from workflows.digest import DigestWorkflow
+from workflows.pattern_report import PatternReportWorkflow
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 from workflows.session_summary import SummarizeSessionWorkflow
 
@@ -14,12 +16,16 @@ ALL_WORKFLOWS = (
     ScheduledSummariesWorkflow,
     ClusterErrorsWorkflow,
     DeliverWorkflow,
+    PatternReportWorkflow,
+    DigestWorkflow,
 )
 
 __all__ = [
     "ALL_WORKFLOWS",
     "ClusterErrorsWorkflow",
     "DeliverWorkflow",
+    "DigestWorkflow",
+    "PatternReportWorkflow",
     "ScheduledSummariesWorkflow",
     "SummarizeSessionWorkflow",
     "SummarizeSessionsIndividuallyWorkflow",

@@ -16,8 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from activities.digest import DigestResult, MakeDigestInput
 from activities.models import SessionOutcome, SummarizeSessionResult
-from recap.services.scheduled_run import ScheduledSummariesInput
+from recap.services.scheduled_run import RecordingFilters, ScheduledSummariesInput
 
 __all__ = [
     "BatchCounts",
@@ -27,7 +28,15 @@ __all__ = [
     "DeliverInput",
     "DeliverResult",
     "DestinationOutcome",
+    "DigestInput",
+    "DigestResult",
     "ExtractionCounts",
+    "MakeDigestInput",
+    "PatternReportInput",
+    "PatternReportProgress",
+    "PatternReportResult",
+    "ReportSelection",
+    "ReportStep",
     "ScheduledSummariesInput",
     "ScheduledSummariesResult",
     "SessionFailure",
@@ -200,3 +209,82 @@ class DeliverResult(BaseModel):
     item_kind: str
     item_id: str
     outcomes: list[DestinationOutcome]
+
+
+# -- a pattern report: PatternReportWorkflow --------------------------------------------
+
+
+class ReportSelection(BaseModel):
+    """Which sessions a report is over when the caller names none: the recordings that
+    ended within the last `since_seconds` (as a schedule's window), with its filters."""
+
+    since_seconds: int = Field(ge=60, le=366 * 86_400)
+    filters: RecordingFilters = Field(default_factory=RecordingFilters)
+    max_sessions: int = Field(default=300, ge=1, le=300)
+
+
+class PatternReportInput(BaseModel):
+    team_id: str
+    # The sessions, or a selection that lists them when the run starts.
+    session_ids: list[str] = Field(default_factory=list, max_length=300)
+    selection: ReportSelection | None = None
+    focus_area: str | None = Field(default=None, max_length=500)
+    # Summarize again even where a summary for the focus area and prompt exists.
+    force: bool = False
+    max_concurrency: int | None = Field(default=None, ge=1)
+    # Deliver the stored report to the team's destinations (DeliverWorkflow).
+    deliver: bool = False
+    # "files:DIR" or "posthog"; never a credential.
+    source: str | None = None
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None
+
+
+ReportStep = Literal[
+    "selecting",
+    "summarizing",
+    "finding",
+    "consolidating",
+    "assigning",
+    "storing",
+    "delivering",
+    "done",
+]
+
+
+class PatternReportProgress(BaseModel):
+    """What a report run is doing, for `recap report create`'s bar and the API."""
+
+    step: ReportStep
+    sessions_total: int = 0
+    sessions_summarized: int = 0
+    sessions_failed: int = 0
+    chunks_total: int = 0
+    chunks_done: int = 0
+    report_id: str | None = None
+
+
+class PatternReportResult(BaseModel):
+    report_id: str
+    sessions_reported: int
+    patterns: int
+    not_reported: int
+    delivery_workflow_id: str | None = None
+
+
+# -- a digest: DigestWorkflow, one run per period of a digest schedule ------------------
+
+
+class DigestInput(BaseModel):
+    """What each run of a digest schedule gets; the same for every run."""
+
+    schedule_id: str
+    team_id: str
+    period_seconds: int = Field(ge=60, le=366 * 86_400)
+    filters: RecordingFilters = Field(default_factory=RecordingFilters)
+    focus_area: str | None = Field(default=None, max_length=500)
+    max_sessions: int = Field(default=300, ge=1, le=300)
+    deliver: bool = True
+    source: str | None = None
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None

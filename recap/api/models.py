@@ -16,7 +16,7 @@ from recap.api.summary_shape import PostHogSessionSummary
 from recap.clustering.models import ErrorCluster
 from recap.llm.schema import SummaryOutcome
 from recap.sources.posthog import PostHogPerson
-from workflows.contracts import BatchProgress, ClusterProgress
+from workflows.contracts import BatchProgress, ClusterProgress, PatternReportProgress
 
 # PostHog's recording ids are UUIDs; exports and other tools use similar safe tokens.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
@@ -83,13 +83,14 @@ class SummaryError(BaseModel):
 
 
 class SessionSummariesJob(BaseModel):
-    """The batch's job handle (`?async=true` or `Prefer: respond-async`): the request
-    echoed as PostHog's serializer has it, and the workflow that runs it."""
+    """A batch's or a pattern report's job handle (`?async=true` or `Prefer:
+    respond-async`): the request echoed as PostHog's serializer has it, and the workflow
+    that runs it."""
 
     session_ids: list[str]
     focus_area: str | None
-    workflow_id: str = Field(description="the batch's workflow id (also in Recap-Workflow-Id)")
-    status: str = Field(description="the batch's status: running, completed, failed …")
+    workflow_id: str = Field(description="the job's workflow id (also in Recap-Workflow-Id)")
+    status: str = Field(description="the job's status: running, completed, failed …")
 
 
 class SessionRecording(BaseModel):
@@ -170,9 +171,9 @@ class SimilarSessionList(BaseModel):
 
 class JobStatus(BaseModel):
     workflow_id: str
-    kind: Literal["session_summaries", "error_clusters"]
+    kind: Literal["session_summaries", "error_clusters", "pattern_report"]
     status: str
-    progress: BatchProgress | ClusterProgress
+    progress: BatchProgress | ClusterProgress | PatternReportProgress
 
 
 class Check(BaseModel):

@@ -1,16 +1,17 @@
 """What the routes answer with: a model as JSON, PostHog's `next`/`previous` page links,
-and the error responses every endpoint documents."""
+the error responses every endpoint documents, and what a request asks for (a media type in
+`Accept`, RFC 7240's `Prefer: respond-async`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import URL
 
-from recap.api.models import ApiError
+from recap.api.models import ApiError, SessionSummariesJob, SessionSummariesRequest
 
 # The Temporal workflow a request started, so a caller can follow it (`GET /api/jobs/{id}`).
 WORKFLOW_HEADER = "Recap-Workflow-Id"
@@ -26,6 +27,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "rate limited; see Retry-After"),
     )
 }
+
+
+# The query parameters of an endpoint that waits for a workflow (or answers its job at once).
+AsyncQuery = Annotated[bool, Query(alias="async", description="answer the job's handle at once")]
+TimeoutQuery = Annotated[
+    float | None,
+    Query(alias="timeout", gt=0, le=3600, description="seconds to wait (capped by settings)"),
+]
 
 
 def json_response(model: BaseModel, status: int = 200, **options: Any) -> JSONResponse:
@@ -56,3 +65,59 @@ def page_links(
     else:
         previous = str(url.include_query_params(limit=limit, offset=offset - limit))
     return following, previous
+
+
+def _accepted(header: str) -> dict[str, float]:
+    """The media types of an Accept header with their quality (1 unless given)."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            found[media.lower()] = max(quality, found.get(media.lower(), 0.0))
+    return found
+
+
+def prefers_media(request: Request, media: str) -> bool:
+    """Whether `Accept` asks for `media`: accepted, and not below JSON (a caller accepting
+    both alike gets the one it named)."""
+    accepted = _accepted(request.headers.get("accept", ""))
+    quality = accepted.get(media, 0.0)
+    return quality > 0 and quality >= accepted.get("application/json", 0.0)
+
+
+def wants_async(request: Request, async_: bool) -> bool:
+    """`?async=true`, or RFC 7240's `respond-async` preference among any others stated."""
+    preferences = ",".join(request.headers.getlist("prefer")).lower()
+    return async_ or any(
+        part.split(";")[0].strip() == "respond-async" for part in preferences.split(",")
+    )
+
+
+def wait_limit(wait_seconds: float | None, ceiling: float) -> float:
+    """How long to wait: what `?timeout=` asks for, never more than the setting."""
+    return min(wait_seconds or ceiling, ceiling)
+
+
+def job_accepted(
+    request: SessionSummariesRequest, workflow_id: str, *, asked: bool = True
+) -> JSONResponse:
+    """202 with the job handle: the request echoed as PostHog's serializer has it, and the
+    workflow that runs it. `Preference-Applied` only when the caller `asked` for it."""
+    job = SessionSummariesJob(
+        session_ids=request.session_ids,
+        focus_area=request.focus_area,
+        workflow_id=workflow_id,
+        status="running",
+    )
+    response = json_response(job, 202, exclude_none=False)
+    if asked:
+        response.headers["Preference-Applied"] = "respond-async"
+    return response

@@ -115,6 +115,11 @@ class PostHogSessionSummary(BaseModel):
     run: RunMetadata
 
 
+def posthog_event(kind: str) -> tuple[str, str | None]:
+    """PostHog's `event` and `event_type` for an event of recap's `kind`."""
+    return _POSTHOG_EVENT.get(kind, kind), _EVENT_TYPE.get(kind)
+
+
 def event_index(ref: str) -> int | None:
     """Refs are `e1…` in timeline order, so `eN` is the N-th compiled event."""
     digits = ref[1:]

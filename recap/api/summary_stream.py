@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from recap.api import errors
 from recap.api.deps import Runtime
-from recap.api.responses import WORKFLOW_HEADER
+from recap.api.responses import WORKFLOW_HEADER, prefers_media
 from recap.core.logging import get_logger
 from recap.jobs import client as jobs
 
@@ -28,30 +28,10 @@ POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 
 
-def _accepted(header: str) -> dict[str, float]:
-    """The media types of an Accept header with their quality (1 unless given)."""
-    found: dict[str, float] = {}
-    for part in header.split(","):
-        media, *parameters = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media:
-            found[media.lower()] = max(quality, found.get(media.lower(), 0.0))
-    return found
-
-
 def wants_event_stream(request: Request) -> bool:
     """Whether the caller asks for the stream: `text/event-stream` accepted, and not below
     JSON (a caller accepting both alike gets the stream it named)."""
-    accepted = _accepted(request.headers.get("accept", ""))
-    stream = accepted.get(EVENT_STREAM, 0.0)
-    return stream > 0 and stream >= accepted.get("application/json", 0.0)
+    return prefers_media(request, EVENT_STREAM)
 
 
 def event(name: str, data: Any) -> bytes:

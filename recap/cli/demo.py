@@ -16,7 +16,7 @@ import httpx
 from rich.console import Console
 
 from recap.api.server import api_url, serve_api
-from recap.cli.report import print_outcomes
+from recap.cli.outcomes import print_outcomes
 from recap.core.config import Settings
 from recap.demo.facts import print_session_facts, timeline_facts
 from recap.demo.generator import SampleSession, write_sample_sessions

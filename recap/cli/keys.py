@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from recap.cli.console import out, reject
+from recap.cli.options import duration_option
 from recap.core.config import get_settings
 
 if TYPE_CHECKING:
@@ -57,31 +57,10 @@ def _team_option(team: str | None) -> str | None:
         raise typer.BadParameter(str(error)) from None
 
 
-_DURATION: Final = re.compile(r"(\d{1,6})([hdw])")
-_UNITS: Final = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-# Long enough for any real rotation policy; anything longer is likely a typo.
-_LONGEST: Final = timedelta(days=3650)
-
-
-def parse_duration(text: str) -> timedelta:
-    """`12h`, `90d` or `4w` as a timedelta; ValueError saying what is accepted otherwise."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
-        raise ValueError(
-            f"{text[:40]!r} is not a duration: write a whole number of hours, days or weeks, "
-            "e.g. 12h, 90d or 4w"
-        )
-    duration = int(match[1]) * _UNITS[match[2]]
-    if not timedelta(0) < duration <= _LONGEST:
-        raise ValueError(f"{text!r}: choose a duration from 1h to {_LONGEST.days}d")
-    return duration
-
-
-def _duration_option(text: str) -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+# Whole hours, days or weeks; longer than any real rotation policy is likely a typo.
+_key_lifetime = duration_option(
+    units="hdw", compound=False, shortest=timedelta(hours=1), longest=timedelta(days=3650)
+)
 
 
 def _when(value: datetime | None) -> str | None:
@@ -135,7 +114,7 @@ def keys_create(
         timedelta | None,
         typer.Option(
             "--expires-in",
-            parser=_duration_option,
+            parser=_key_lifetime,
             metavar="DURATION",
             help="the key stops working after this long: 12h, 90d, 4w (default: never)",
         ),

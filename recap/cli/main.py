@@ -10,6 +10,7 @@ from recap.cli.clusters import clusters_app, similar
 from recap.cli.destinations import destinations_app
 from recap.cli.doctor import doctor
 from recap.cli.keys import keys_app
+from recap.cli.reports import report_app
 from recap.cli.schedule import schedule_app
 from recap.cli.serve import api, demo, dev, worker
 from recap.cli.sessions import fetch, summarize, timeline
@@ -39,6 +40,7 @@ app.command("similar")(similar)
 app.add_typer(batch_app, name="batch")
 app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")
 app.add_typer(clusters_app, name="clusters", help="error clusters across sessions")
+app.add_typer(report_app, name="report", help="pattern reports across sessions")
 app.add_typer(keys_app, name="keys", help="API keys: create, list, revoke")
 app.add_typer(teams_app, name="teams", help="teams and their own recording sources")
 app.add_typer(destinations_app, name="destinations", help="where reports and digests are delivered")

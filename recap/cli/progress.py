@@ -1,5 +1,5 @@
-"""The live progress bar of a fan-out workflow (a batch or a clustering run), watched until
-the workflow ends, then its typed failures."""
+"""The live progress bar of a workflow, and a fan-out workflow's (a batch or a clustering
+run) watched until it ends, then its typed failures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.markup import escape
 from recap.cli.console import err, out
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
     from temporalio.client import Client
 
     from recap.core.config import Settings
@@ -28,6 +29,20 @@ class WorkflowProgress(Protocol):
 P = TypeVar("P", bound=WorkflowProgress)
 
 
+def progress_bar() -> Progress:
+    """The live bar of a workflow on stderr: its step, the bar, done of total, and a
+    task's `counts` field."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+    )
+    return Progress(*columns, console=err, transient=False)
+
+
 async def watch_progress(
     settings: Settings,
     workflow_id: str,
@@ -38,18 +53,10 @@ async def watch_progress(
     """A live progress bar for a fan-out workflow until it ends, then its typed failures;
     returns the last progress. `show` turns a progress into the bar's description, total,
     completed count and counts text."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from recap.jobs.client import batch_is_running, connect
 
     client = await connect(settings)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("", total=None, counts="")
         while True:
             description, total, done, counts = show(await read(client, workflow_id))

@@ -1,19 +1,31 @@
-"""`recap schedule …`: Temporal Schedules that summarize new recordings on an interval."""
+"""`recap schedule …`: Temporal Schedules that summarize new recordings on an interval, or
+build a digest of each period's sessions (a pattern report compared with the previous
+period's, delivered to the team's destinations)."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
 from recap.cli.console import exit_now, fail, out, run_async
-from recap.cli.options import FocusOption, SourceOption, TeamOption, absolute_source
+from recap.cli.options import (
+    FocusOption,
+    MinConsoleErrorsOption,
+    MinDurationOption,
+    PlaylistOption,
+    SourceOption,
+    TeamOption,
+    absolute_source,
+    duration_option,
+)
 from recap.core.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from recap.jobs.schedules import ScheduleOptions
 
 schedule_app = typer.Typer(
     name="schedule",
@@ -23,20 +35,8 @@ schedule_app = typer.Typer(
 )
 
 T = TypeVar("T")
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `15m`, `1h30m`, `1d` as a timedelta."""
-    compact = text.replace(" ", "").lower()
-    parts = _DURATION.findall(compact)
-    if not parts or "".join(f"{n}{u}" for n, u in parts) != compact:
-        raise typer.BadParameter(f"{text!r} is not a duration such as 90s, 15m, 1h or 1d")
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
-    if seconds <= 0:
-        raise typer.BadParameter("the duration must be positive")
-    return timedelta(seconds=seconds)
+# Intervals and windows in seconds, minutes, hours or days (`90s`, `1h30m`, `1d`).
+_interval = duration_option(units="smhd")
 
 
 def _with_client(settings: Settings, action: Callable[..., Awaitable[T]]) -> T:
@@ -65,16 +65,9 @@ def create(
     team: TeamOption = None,
     source: SourceOption = None,
     focus: FocusOption = None,
-    min_duration: Annotated[
-        float | None, typer.Option("--min-duration", help="only recordings at least this long (s)")
-    ] = None,
-    min_console_errors: Annotated[
-        int | None,
-        typer.Option("--min-console-errors", help="only recordings with this many console errors"),
-    ] = None,
-    playlist: Annotated[
-        str | None, typer.Option("--playlist", help="only this PostHog playlist (short id)")
-    ] = None,
+    min_duration: MinDurationOption = None,
+    min_console_errors: MinConsoleErrorsOption = None,
+    playlist: PlaylistOption = None,
     max_concurrency: Annotated[
         int, typer.Option("--max-concurrency", help="summaries in flight per batch")
     ] = 4,
@@ -87,7 +80,7 @@ def create(
     paused: Annotated[bool, typer.Option("--paused", help="create it paused")] = False,
 ) -> None:
     """Create a schedule whose runs hand each newly ended recording to a batch, once."""
-    from recap.jobs.schedules import ScheduleOptions, create_schedule
+    from recap.jobs.schedules import ScheduleOptions
     from recap.services.scheduled_run import RecordingFilters, ScheduledSummariesInput
 
     settings = get_settings()
@@ -96,7 +89,7 @@ def create(
     source = absolute_source(source)
     options = ScheduleOptions(
         schedule_id=schedule_id,
-        every=parse_duration(every) if every else None,
+        every=_interval(every) if every else None,
         cron=cron,
         paused=paused,
         request=ScheduledSummariesInput(
@@ -110,11 +103,19 @@ def create(
             ),
             focus_area=focus,
             max_concurrency=max_concurrency,
-            settle_delay_seconds=parse_duration(settle_delay).total_seconds(),
-            initial_lookback_seconds=parse_duration(lookback).total_seconds(),
+            settle_delay_seconds=_interval(settle_delay).total_seconds(),
+            initial_lookback_seconds=_interval(lookback).total_seconds(),
         ),
     )
+    created = _create(settings, options, schedule_id)
+    out.print(f"created schedule [bold]{created}[/]", highlight=False)
+    exit_now(0)
+
+
+def _create(settings: Settings, options: ScheduleOptions, schedule_id: str) -> str:
     from temporalio.client import Client, ScheduleAlreadyRunningError
+
+    from recap.jobs.schedules import create_schedule
 
     async def go(client: Client) -> str:
         try:
@@ -122,8 +123,70 @@ def create(
         except ScheduleAlreadyRunningError:
             fail(f"schedule {schedule_id} already exists; delete it first or pick another id")
 
-    created = _with_client(settings, go)
-    out.print(f"created schedule [bold]{created}[/]", highlight=False)
+    return _with_client(settings, go)
+
+
+@schedule_app.command("create-digest")
+def create_digest(
+    schedule_id: Annotated[str, typer.Argument(help="schedule id, e.g. daily-errors")],
+    every: Annotated[str | None, typer.Option("--every", help="interval, e.g. 1d, 7d")] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="cron expression, instead of --every")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="the sessions each digest covers; default: --every"),
+    ] = None,
+    team: TeamOption = None,
+    source: SourceOption = None,
+    focus: FocusOption = None,
+    min_duration: MinDurationOption = None,
+    min_console_errors: MinConsoleErrorsOption = None,
+    playlist: PlaylistOption = None,
+    max_sessions: Annotated[
+        int, typer.Option("--max-sessions", min=1, max=300, help="sessions per digest, newest")
+    ] = 300,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="send to the team's destinations")
+    ] = True,
+    paused: Annotated[bool, typer.Option("--paused", help="create it paused")] = False,
+) -> None:
+    """Create a schedule whose runs report on the period's recordings, compare the report
+    with the previous period's (new, rising, gone patterns; new error clusters), store the
+    digest and deliver it."""
+    from recap.jobs.schedules import ScheduleOptions
+    from recap.services.scheduled_run import RecordingFilters
+    from workflows.contracts import DigestInput
+
+    settings = get_settings()
+    if (every is None) == (cron is None):
+        fail("give exactly one of --every or --cron", 2)
+    covered_text = period or every
+    if covered_text is None:
+        fail("give --period with --cron: how long a period each digest covers", 2)
+    covered = _interval(covered_text)
+    options = ScheduleOptions(
+        schedule_id=schedule_id,
+        every=_interval(every) if every else None,
+        cron=cron,
+        paused=paused,
+        request=DigestInput(
+            schedule_id=schedule_id,
+            team_id=team or settings.team_id,
+            period_seconds=int(covered.total_seconds()),
+            filters=RecordingFilters(
+                min_duration_seconds=min_duration,
+                min_console_errors=min_console_errors,
+                playlist=playlist,
+            ),
+            focus_area=focus,
+            max_sessions=max_sessions,
+            deliver=deliver,
+            source=absolute_source(source),
+        ),
+    )
+    created = _create(settings, options, schedule_id)
+    out.print(f"created digest schedule [bold]{created}[/]", highlight=False)
     exit_now(0)
 
 
@@ -145,10 +208,11 @@ def list_(
     if as_json:
         out.print_json(json.dumps([s.model_dump(mode="json") for s in schedules]))
         exit_now(0)
-    table = Table("schedule", "state", "next run", "last run")
+    table = Table("schedule", "kind", "state", "next run", "last run")
     for s in schedules:
         table.add_row(
             s.schedule_id,
+            s.kind,
             "paused" if s.paused else "active",
             s.next_runs[0].isoformat(timespec="seconds") if s.next_runs else "-",
             s.recent_runs[-1].isoformat(timespec="seconds") if s.recent_runs else "-",

@@ -134,7 +134,7 @@ def summarize(
         outcomes = run_async(go)
     except ConnectionError as error:
         fail(str(error))
-    from recap.cli.report import print_outcomes
+    from recap.cli.outcomes import print_outcomes
 
     print_outcomes(outcomes, settings, out, as_json=as_json)
     exit_now(0 if all(outcome.error_type is None for outcome in outcomes) else 1)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 # Workflow types started by name (Schedules, child workflows of another module).
 SCHEDULED_WORKFLOW = "ScheduledSummariesWorkflow"
 BATCH_WORKFLOW = "SummarizeSessionsIndividuallyWorkflow"
+REPORT_WORKFLOW = "PatternReportWorkflow"
 
 # Custom search attributes (all Keyword) operators filter on in the Temporal UI.
 SEARCH_ATTRIBUTE_TEAM = "RecapTeamId"
@@ -73,9 +74,55 @@ def delivery_workflow_id(team_id: str, item_id: str) -> str:
     return f"{DELIVERY_ID_PREFIX}:{team_id}:{item_id}"
 
 
+DIGEST_WORKFLOW = "DigestWorkflow"
+DIGEST_REPORT_ID_PREFIX = "digest-report"
+
+
+def digest_report_workflow_id(team_id: str, schedule_id: str, period_end: datetime) -> str:
+    """The pattern report of one digest period: a retried digest run attaches to it."""
+    end = period_end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{DIGEST_REPORT_ID_PREFIX}:{team_id}:{schedule_id}:{end}"
+
+
+REPORT_ID_PREFIX = "pattern-report"
+
+
+def report_workflow_id(team_id: str, key: str) -> str:
+    """One pattern report run; `key` (`report_request_key`) is stable per request, so the
+    same request attaches to the running report instead of starting a second."""
+    return f"{REPORT_ID_PREFIX}:{team_id}:{key}"
+
+
+def report_request_key(
+    *,
+    session_ids: list[str],
+    focus_area: str | None,
+    force: bool,
+    selection: str | None = None,
+    asked_at: datetime | None = None,
+) -> str:
+    """16 hex over what a report request asks: the sessions (in any order), or a selection
+    (its parameters as JSON) and the minute it was asked; the focus area and force."""
+    focus = " ".join((focus_area or "").split()).lower()
+    parts = [focus, "force" if force else ""]
+    if selection is None:
+        parts += sorted(set(session_ids))
+    else:
+        minute = (asked_at or datetime.now(UTC)).astimezone(UTC)
+        parts += [selection, f"{minute:%Y%m%dT%H%M}"]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def report_batch_workflow_id(team_id: str, report_workflow_id: str) -> str:
+    """The batch a report summarizes its missing sessions in: stable per report run id,
+    and listed among the team's batch jobs."""
+    digest = hashlib.sha256(report_workflow_id.encode()).hexdigest()[:12]
+    return batch_workflow_id(team_id, f"report-{digest}")
+
+
 def job_team(workflow_id: str) -> str | None:
-    """The team a batch or clustering job id names, or None for any other id."""
+    """The team a batch, clustering or report job id names, or None for any other id."""
     parts = workflow_id.split(":")
-    if len(parts) != 3 or parts[0] not in (BATCH_ID_PREFIX, CLUSTER_ID_PREFIX):
+    if len(parts) != 3 or parts[0] not in (BATCH_ID_PREFIX, CLUSTER_ID_PREFIX, REPORT_ID_PREFIX):
         return None
     return parts[1]

@@ -1,5 +1,6 @@
-"""The Temporal Schedules of scheduled summarization (client side): create, list, pause and
-delete the schedules whose runs start `ScheduledSummariesWorkflow`."""
+"""The Temporal Schedules of scheduled summarization and digests (client side): create,
+list, pause and delete the schedules whose runs start `ScheduledSummariesWorkflow` or
+`DigestWorkflow`."""
 
 from __future__ import annotations
 
@@ -22,16 +23,18 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from recap.core.config import Settings
-from recap.core.naming import SCHEDULED_WORKFLOW, scheduled_run_workflow_id
+from recap.core.naming import DIGEST_WORKFLOW, SCHEDULED_WORKFLOW, scheduled_run_workflow_id
 from recap.services.scheduled_run import ScheduledSummariesInput
+from workflows.contracts import DigestInput
 from workflows.search_attributes import TEAM
 
 
 class ScheduleOptions(BaseModel):
-    """How `recap schedule create` sets up a schedule: when, and what each run gets."""
+    """How `recap schedule create` (or `create-digest`) sets up a schedule: when, and what
+    each run gets: a summary run's request, or a digest run's."""
 
     schedule_id: str
-    request: ScheduledSummariesInput
+    request: ScheduledSummariesInput | DigestInput
     every: timedelta | None = None
     cron: str | None = None
     paused: bool = False
@@ -40,6 +43,7 @@ class ScheduleOptions(BaseModel):
 
 class ScheduleSummary(BaseModel):
     schedule_id: str
+    kind: str = "summaries"
     paused: bool
     note: str | None
     next_runs: list[datetime]
@@ -54,16 +58,20 @@ def schedule_of(options: ScheduleOptions, settings: Settings) -> Schedule:
         if options.every is not None
         else ScheduleSpec(cron_expressions=[options.cron or ""])
     )
+    digest = isinstance(options.request, DigestInput)
+    team = options.request.team_id
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            SCHEDULED_WORKFLOW,
+            DIGEST_WORKFLOW if digest else SCHEDULED_WORKFLOW,
             options.request,
             id=scheduled_run_workflow_id(options.schedule_id),
             task_queue=settings.task_queue,
-            typed_search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(TEAM, options.request.team_id)]
+            typed_search_attributes=TypedSearchAttributes([SearchAttributePair(TEAM, team)]),
+            static_summary=(
+                f"Digest of the period's sessions for team {team}"
+                if digest
+                else f"Summarize new recordings for team {team}"
             ),
-            static_summary=f"Summarize new recordings for team {options.request.team_id}",
         ),
         spec=spec,
         # SKIP: a run that finds the previous one still going does nothing, and loses
@@ -96,12 +104,13 @@ async def list_summary_schedules(client: Client) -> list[ScheduleSummary]:
         action: Any = schedule.action
         if not (
             isinstance(action, ScheduleListActionStartWorkflow)
-            and action.workflow == SCHEDULED_WORKFLOW
+            and action.workflow in (SCHEDULED_WORKFLOW, DIGEST_WORKFLOW)
         ):
             continue
         found.append(
             ScheduleSummary(
                 schedule_id=entry.id,
+                kind="digest" if action.workflow == DIGEST_WORKFLOW else "summaries",
                 paused=schedule.state.paused,
                 note=schedule.state.note,
                 next_runs=list(entry.info.next_action_times) if entry.info else [],

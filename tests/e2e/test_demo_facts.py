@@ -20,7 +20,7 @@ import pytest
 from rich.console import Console
 
 from activities.models import SummarizeSessionResult
-from recap.cli.report import print_outcomes
+from recap.cli.outcomes import print_outcomes
 from recap.core.config import Settings
 from recap.demo.facts import (
     Fact,

@@ -25,11 +25,14 @@ from recap.demo.generator import write_sample_sessions
 from recap.embedded.ports import free_port
 from recap.services.summary import store_summary
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
+from recap.store.reports import ReportStore
 from recap.store.repository import store_for
+from tests.support import report_samples
 from tests.support.api_stack import serve
 from tests.support.store_samples import summary
 
 TEAM = "slashes-team"
+REPORT_ID = "rp_00000000005a5e55"
 # Answers that would mean the request never reached the route it names.
 NOT_ROUTED = {307, 308, 404, 405}
 
@@ -61,6 +64,8 @@ def _deployment(tmp_path: Path, **overrides: Any) -> Deployment:
     store_summary(
         team_id=TEAM, summary=summary("Checks out", session_id=session_ids[0]), store=store
     )
+    # A stored pattern report, so `…/reports/{report_id}/` has one to answer.
+    ReportStore(store).save_report(report_samples.report(TEAM, report_id=REPORT_ID))
     keys = KeyStore(store)
     _, token = keys.create(team_id=TEAM, scopes=[READ_SCOPE, WRITE_SCOPE], label="slashes")
     return Deployment(settings=settings, token=token, session_ids=session_ids)
@@ -89,6 +94,7 @@ def _concrete(template: str, deployment: Deployment) -> str:
         "recording_id": deployment.session_ids[0],
         "session_id": deployment.session_ids[0],
         "workflow_id": f"session-batch:{TEAM}:slashes",
+        "report_id": REPORT_ID,
     }
     return re.sub(r"{(\w+)(?::\w+)?}", lambda found: values[found.group(1)], template)
 

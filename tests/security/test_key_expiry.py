@@ -15,7 +15,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from recap.cli.keys import keys_app, parse_duration
+from recap.cli.keys import keys_app
+from recap.cli.options import parse_duration
 from recap.core.config import Settings, get_settings
 from recap.store.keys import READ_SCOPE, KeyStore
 from recap.store.repository import SummaryStore

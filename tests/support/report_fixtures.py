@@ -13,7 +13,8 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -24,10 +25,12 @@ from recap.demo.recordings import GeneratedSession, person_for
 from recap.demo.shop import BUSY, PRODUCTS_BY_SLUG, SHOP, checkout_body, confirmation_body
 from recap.llm.gate import gate
 from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary
+from recap.services.summary import current_prompt_version
 from recap.sources.files import load_recording_file
-from recap.timeline import compile_timeline
+from recap.store.repository import SummaryStore
+from recap.timeline import compile_timeline, count_tokens, render_timeline, timeline_hash
 from recap.timeline.models import EventKind, Timeline
-from tests.support.model_double import Reply, completion_body
+from tests.support.model_double import ChatServer, Reply, completion_body, grounded_reply
 
 Label = Literal["checkout_error", "dead_coupon", "fine"]
 HOUR_MS: Final = 3_600_000
@@ -307,3 +310,46 @@ def _example(pattern_id: str, session_id: str, ref: str) -> dict[str, str]:
         "ref": ref,
         "description": "Shows it.",
     }
+
+
+@contextmanager
+def answering_reports(model: ChatServer) -> Iterator[PatternDouble]:
+    """`model` answers the pattern steps as a `PatternDouble` and summaries as
+    `grounded_reply`, until the block ends (then summaries only, as the API stack's)."""
+    double = PatternDouble()
+
+    def responder(body: dict[str, Any]) -> Reply:
+        step = body.get("response_format", {}).get("json_schema", {}).get("name", "")
+        return double(body) if step.startswith("report_") else grounded_reply(body)
+
+    model.responder = responder
+    try:
+        yield double
+    finally:
+        model.responder = grounded_reply
+
+
+def labelled_summary(label: Label, timeline: Timeline, digest: str) -> SessionSummary:
+    """The labelled summary, with the run metadata the stored timeline and prompt give."""
+    summary, _ = summarize_case(label, timeline)
+    run = summary.run.model_copy(
+        update={"timeline_hash": digest, "prompt_version": current_prompt_version()}
+    )
+    return summary.model_copy(update={"run": run})
+
+
+def store_summaries(store: SummaryStore, team: str, cases: list[ReportCase]) -> None:
+    """What earlier summaries left in the store: each timeline and its labelled summary."""
+    for case in cases:
+        text = render_timeline(case.timeline)
+        digest = timeline_hash(case.timeline)
+        store.save_timeline(
+            team_id=team,
+            timeline_hash=digest,
+            timeline=case.timeline,
+            text=text,
+            tokens=count_tokens(text),
+        )
+        store.save_summary(
+            team_id=team, summary=labelled_summary(case.label, case.timeline, digest)
+        )

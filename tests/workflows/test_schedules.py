@@ -36,7 +36,7 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
 from activities.schedule import ListScheduledRecordingsInput
-from recap.cli.schedule import parse_duration
+from recap.cli.options import duration_option
 from recap.core.config import Settings, get_settings
 from recap.jobs.schedules import ScheduleOptions, create_schedule, list_summary_schedules
 from recap.services.scheduled_run import (
@@ -52,7 +52,7 @@ from tests.support.posthog_double import posthog_double
 from tests.support.recordings import CHALK, CHALK_SESSIONS
 from tests.support.temporal import running_worker
 from worker import build_activities
-from workflows.contracts import ScheduledSummariesResult, SummarizeSessionsInput
+from workflows.contracts import DigestInput, ScheduledSummariesResult, SummarizeSessionsInput
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 
 A, B, C = CHALK_SESSIONS
@@ -398,6 +398,7 @@ def schedule_cli(client: Client, *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_parse_duration() -> None:
+    parse_duration = duration_option(units="smhd")
     assert parse_duration("90s") == timedelta(seconds=90)
     assert parse_duration("1h30m") == timedelta(minutes=90)
     assert parse_duration("1d") == timedelta(days=1)
@@ -484,6 +485,54 @@ async def test_schedule_cli_create_list_pause_trigger_delete(
         await handle.describe()
     missing = schedule_cli(temporal_client, "trigger", schedule_id)
     assert missing.returncode == 1 and "Temporal refused" in missing.stderr
+
+
+async def test_schedule_cli_creates_a_digest_schedule(temporal_client: Client) -> None:
+    schedule_id = f"digest-{uuid.uuid4().hex[:8]}"
+    no_period = schedule_cli(temporal_client, "create-digest", schedule_id, "--cron", "@daily")
+    assert no_period.returncode == 2 and "--period" in no_period.stderr
+    created = schedule_cli(
+        temporal_client,
+        "create-digest",
+        schedule_id,
+        "--every",
+        "7d",
+        "--paused",
+        "--team",
+        "team-digest",
+        "--focus",
+        "checkout",
+        "--min-console-errors",
+        "1",
+        "--max-sessions",
+        "50",
+        "--no-deliver",
+    )
+    assert created.returncode == 0, created.stderr
+    handle = temporal_client.get_schedule_handle(schedule_id)
+    try:
+        action = (await handle.describe()).schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        assert action.workflow == "DigestWorkflow"
+        request = DigestInput.model_validate(json.loads(action.args[0].data))
+        assert (request.team_id, request.schedule_id) == ("team-digest", schedule_id)
+        assert request.period_seconds == 7 * 86_400  # the period defaults to --every
+        assert request.filters == RecordingFilters(min_console_errors=1)
+        assert (request.focus_area, request.max_sessions, request.deliver) == (
+            "checkout",
+            50,
+            False,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            listed = schedule_cli(temporal_client, "list", "--json")
+            rows = {row["schedule_id"]: row for row in json.loads(listed.stdout)}
+            if schedule_id in rows:
+                break
+            assert time.monotonic() < deadline, "the schedule is not listed"
+        assert rows[schedule_id]["kind"] == "digest"
+    finally:
+        schedule_cli(temporal_client, "delete", schedule_id, "--forget")
 
 
 async def test_a_schedule_with_the_real_batch_summarizes_each_recording_once(

@@ -1,5 +1,5 @@
-"""The API's routes, one module per resource: summaries, recordings, error clusters and
-similar sessions under a project; jobs and health outside one. Routes take their
+"""The API's routes, one module per resource: summaries, pattern reports, recordings, error
+clusters and similar sessions under a project; jobs and health outside one. Routes take their
 dependencies from `recap.api.deps` and answer through `recap.api.responses`."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from recap.api.routes import (
     jobs,
     listing,
     recordings,
+    reports,
     similar,
     single_summaries,
     summaries,
@@ -25,6 +26,7 @@ def team_routers() -> list[APIRouter]:
     `session_recordings/{recording_id}/`, which would otherwise take it."""
     return [
         summaries.router(),
+        reports.router(),
         summary_config.router(),
         single_summaries.router(),
         listing.listing_router(),

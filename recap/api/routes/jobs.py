@@ -1,5 +1,5 @@
-"""`GET /api/jobs/{workflow_id}`: a batch's or a clustering run's progress, for the team
-whose key asks."""
+"""`GET /api/jobs/{workflow_id}`: a batch's, a clustering run's or a pattern report's
+progress, for the team whose key asks."""
 
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ async def job_status(workflow_id: str, caller: KeyReader, state: RuntimeDep) -> 
     # Job ids name their team (`session-batch:{team}:…`): another team's is not found.
     if job_team(workflow_id) != caller.team_id:
         raise not_found()
-    found = await jobs.job_progress(await state.temporal(), workflow_id)
-    if found is None:
+    job = await jobs.job_progress(await state.temporal(), workflow_id)
+    if job is None:
         raise not_found()
-    kind, progress = found
-    for failure in progress.failures:  # the type in words; the text stays with operators
+    for failure in getattr(job.progress, "failures", []):
+        # The type in words; the text stays with operators.
         failure.error = failure_message(failure.error_type, failure.session_id)
     return json_response(
-        JobStatus(workflow_id=workflow_id, kind=kind, status=progress.status, progress=progress)
+        JobStatus(workflow_id=workflow_id, kind=job.kind, status=job.status, progress=job.progress)
     )

@@ -11,9 +11,9 @@ workflow to follow, so no session is silently missing. `?async=true` or
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from recap.api import errors
@@ -25,7 +25,15 @@ from recap.api.models import (
     SummaryErrorType,
     is_session_id,
 )
-from recap.api.responses import ERROR_RESPONSES, WORKFLOW_HEADER, json_response
+from recap.api.responses import (
+    ERROR_RESPONSES,
+    WORKFLOW_HEADER,
+    AsyncQuery,
+    TimeoutQuery,
+    job_accepted,
+    wait_limit,
+    wants_async,
+)
 from recap.api.summary_shape import PostHogSessionSummary, shape_summaries
 from recap.core.logging import get_logger
 from recap.jobs import client as jobs
@@ -66,26 +74,13 @@ def router() -> APIRouter:
     return routes
 
 
-def _wants_async(request: Request, async_: bool) -> bool:
-    """RFC 7240's `respond-async` preference, among any others the client states."""
-    preferences = ",".join(request.headers.getlist("prefer")).lower()
-    return async_ or any(
-        part.split(";")[0].strip() == "respond-async" for part in preferences.split(",")
-    )
-
-
 async def create_session_summaries_individually(
     request: Request,
     body: SessionSummariesRequest,
     caller: TeamReader,
     state: RuntimeDep,
-    async_: Annotated[
-        bool, Query(alias="async", description="answer the batch's job handle at once")
-    ] = False,
-    wait_seconds: Annotated[
-        float | None,
-        Query(alias="timeout", gt=0, le=3600, description="seconds to wait (capped by settings)"),
-    ] = None,
+    async_: AsyncQuery = False,
+    wait_seconds: TimeoutQuery = None,
 ) -> JSONResponse:
     client = await state.temporal()
     # Ids recap cannot hold start nothing; they are answered `recording_not_found`.
@@ -110,20 +105,10 @@ async def create_session_summaries_individually(
         sessions=len(session_ids),
         key_id=caller.key.id,
     )
-    if _wants_async(request, async_):
-        job = SessionSummariesJob(
-            session_ids=body.session_ids,
-            focus_area=body.focus_area,
-            workflow_id=workflow_id,
-            status="running",
-        )
-        response = json_response(job, 202, exclude_none=False)
-        response.headers["Preference-Applied"] = "respond-async"
+    if wants_async(request, async_):
+        response: JSONResponse = job_accepted(body, workflow_id)
     else:
-        limit = min(
-            wait_seconds or state.settings.api_wait_timeout_seconds,
-            state.settings.api_wait_timeout_seconds,
-        )
+        limit = wait_limit(wait_seconds, state.settings.api_wait_timeout_seconds)
         progress = await jobs.batch_result(client, workflow_id, limit)
         results = await asyncio.to_thread(batch_results, state, caller, body, progress, workflow_id)
         response = JSONResponse(results)

@@ -4,6 +4,8 @@ deliberate change to a workflow's commands
 
 It runs a small batch (a missing recording, a forced continue-as-new) and one single
 summary on a local dev server, with the test double in place of the model.
+`... record report` records only the pattern report's history (a few stored summaries,
+a few missing, an unknown session; the pattern steps answered by `PatternDouble`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,49 @@ async def record() -> None:
         await env.shutdown()
 
 
+async def record_report() -> None:
+    import sys
+
+    from recap.core.config import get_settings
+    from recap.store.repository import store_for
+    from tests.support.model_double import chat_server
+    from tests.support.report_fixtures import PatternDouble, labels, report_cases
+    from tests.support.temporal import start_dev_server
+    from tests.workflows.test_report_workflow import UNKNOWN, running_stack, store_summaries
+
+    recordings = _WORK / "report-recordings"
+    cases = report_cases(recordings, labels(failed=2, coupon=2, fine=2))
+    double = PatternDouble()
+    env = await start_dev_server()
+    try:
+        with chat_server() as chat:
+            chat.responder = double
+            os.environ["RECAP_LLM_BASE_URL"] = chat.base_url
+            os.environ["RECAP_LLM_SCHEMA_LIMITS"] = "false"
+            os.environ["RECAP_SOURCE_TEAMS"] = "*"
+            os.environ["RECAP_ALLOWED_SOURCES"] = f"files:{recordings}"
+            get_settings.cache_clear()
+            store = store_for(get_settings().resolved_database_url)
+            store_summaries(store, "team-replay", cases[:3])
+            label_of = {case.session_id: case.label for case in cases}
+            async with running_stack(env.client, chat, double, label_of) as stack:
+                session_ids = [case.session_id for case in cases] + [UNKNOWN]
+                workflow_id = "pattern-report:team-replay:recorded"
+                await stack.run(
+                    "team-replay",
+                    workflow_id=workflow_id,
+                    session_ids=session_ids,
+                    source=f"files:{recordings}",
+                )
+                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+        (HERE / "pattern_report.json").write_text(history.to_json())
+        print(f"wrote pattern_report.json: {len(history.events)} events", file=sys.stderr)
+    finally:
+        await env.shutdown()
+
+
 if __name__ == "__main__":
-    asyncio.run(record())
+    import sys
+
+    asyncio.run(record_report() if sys.argv[1:] == ["report"] else record())
     os._exit(0)

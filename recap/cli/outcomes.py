@@ -1,4 +1,4 @@
-"""How summary outcomes are shown to people: a readable report, or JSON for scripts."""
+"""How summary outcomes are shown to people: readable text, or JSON for scripts."""
 
 from __future__ import annotations
 

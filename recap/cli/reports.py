@@ -1,0 +1,343 @@
+"""`recap report …`: pattern reports across sessions. `create` starts the report workflow
+and shows its steps on a live progress bar, then the report; `show` and `list` read stored
+reports (readable text, Markdown or JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.text import Text
+
+from recap.cli.console import err, exit_now, fail, out, reject, run_async
+from recap.cli.options import (
+    FocusOption,
+    MinConsoleErrorsOption,
+    MinDurationOption,
+    PlaylistOption,
+    TeamOption,
+    duration_option,
+    read_session_ids,
+)
+from recap.cli.outcomes import workflow_url
+from recap.cli.progress import progress_bar
+from recap.core.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from recap.reports.models import PatternReport
+    from recap.store.reports import ReportStore
+    from workflows.contracts import PatternReportProgress, PatternReportResult, ReportSelection
+
+report_app = typer.Typer(
+    name="report",
+    help="Pattern reports: what many sessions have in common (a Temporal workflow).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Examples printed per pattern in the readable report (the JSON and Markdown have all).
+EXAMPLES_SHOWN = 3
+POLL_SECONDS = 1.0
+
+ReportIdArgument = Annotated[str, typer.Argument(help="the report's id (rp_…)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _report_store(settings: Settings) -> ReportStore:
+    from recap.services.bootstrap import summary_store
+    from recap.store.reports import ReportStore
+
+    return ReportStore(summary_store(settings))
+
+
+@report_app.command("create")
+def report_create(
+    sessions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sessions", help="a file of session ids (one a line) or ids separated by commas"
+        ),
+    ] = None,
+    since: Annotated[
+        timedelta | None,
+        typer.Option(
+            "--since",
+            parser=duration_option(shortest=timedelta(minutes=1), longest=timedelta(days=366)),
+            metavar="DURATION",
+            help="instead of --sessions: recordings that ended within this long, e.g. 7d, 24h",
+        ),
+    ] = None,
+    playlist: PlaylistOption = None,
+    min_duration: MinDurationOption = None,
+    min_console_errors: MinConsoleErrorsOption = None,
+    focus: FocusOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="summarize again sessions that have a summary")
+    ] = False,
+    deliver: Annotated[
+        bool, typer.Option("--deliver", help="send the report to the team's destinations")
+    ] = False,
+    team: TeamOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a pattern report over the given sessions, or those of the last DURATION, and
+    show its progress (Ctrl-C detaches; the workflow keeps running)."""
+    from recap.services.scheduled_run import RecordingFilters
+    from workflows.contracts import ReportSelection
+
+    if (sessions is None) == (since is None):
+        reject("give the sessions with exactly one of --sessions FILE|ID,ID,… or --since 7d", 2)
+    filtered = playlist is not None or min_duration is not None or min_console_errors is not None
+    if sessions is not None and filtered:
+        reject("--playlist, --min-duration and --min-console-errors go with --since", 2)
+    session_ids = read_session_ids(sessions) if sessions is not None else []
+    if sessions is not None and not session_ids:
+        reject("no session ids found in --sessions", 2)
+    if len(session_ids) > 300:
+        reject(f"a report is over at most 300 sessions; --sessions names {len(session_ids)}", 2)
+    selection = None
+    if since is not None:
+        selection = ReportSelection(
+            since_seconds=int(since.total_seconds()),
+            filters=RecordingFilters(
+                min_duration_seconds=min_duration,
+                min_console_errors=min_console_errors,
+                playlist=playlist,
+            ),
+        )
+    settings = get_settings()
+    from recap.core.logging import configure_logging
+
+    configure_logging(settings)
+    team_id = team or settings.team_id
+    try:
+        workflow_id = run_async(
+            lambda: _start(settings, team_id, session_ids, selection, focus, force, deliver)
+        )
+    except ConnectionError as error:
+        fail(str(error))
+    what = f"{len(session_ids)} sessions" if session_ids else f"the last {_span(since)}"
+    err.print(f"started report {workflow_id} ({what})", highlight=False)
+    _follow(settings, team_id, workflow_id, as_json=as_json)
+
+
+def _span(since: timedelta | None) -> str:
+    seconds = int(since.total_seconds()) if since else 0
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+async def _start(
+    settings: Settings,
+    team_id: str,
+    session_ids: list[str],
+    selection: ReportSelection | None,
+    focus: str | None,
+    force: bool,
+    deliver: bool,
+) -> str:
+    from recap.jobs.client import connect, start_report
+
+    client = await connect(settings)
+    return await start_report(
+        client,
+        settings,
+        team_id=team_id,
+        session_ids=session_ids,
+        selection=selection,
+        focus_area=focus,
+        force=force,
+        deliver=deliver,
+    )
+
+
+def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool) -> NoReturn:
+    """Watches the report until it ends and prints it; Ctrl-C leaves it running."""
+    from recap.jobs.client import ReportFailed
+
+    link = workflow_url(settings, workflow_id)
+    try:
+        result = run_async(lambda: _watch(settings, workflow_id))
+    except KeyboardInterrupt:
+        err.print(
+            f"detached; report {workflow_id} keeps running. Follow it at {link}; once done"
+            " it is listed by `recap report list`.",
+            highlight=False,
+        )
+        exit_now(0)
+    except ConnectionError as error:
+        fail(str(error))
+    except ReportFailed as failure:
+        fail(f"report {workflow_id} failed ({failure.error_type}): {failure}; see {link}")
+    report = _report_store(settings).report(team_id, result.report_id)
+    if report is None:
+        fail(f"report {result.report_id} finished but is not in the store; see {link}")
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        print_report(report)
+        if result.delivery_workflow_id:
+            out.print(f"delivering: {result.delivery_workflow_id}", highlight=False)
+    err.print(link, style="dim", highlight=False)
+    exit_now(0)
+
+
+def _bar_state(progress: PatternReportProgress | None) -> tuple[str, int | None, int, str]:
+    """The bar's description, total, completed count and counts for a progress: sessions
+    while they are summarized, then the chunks of the pattern steps."""
+    if progress is None:
+        return "starting", None, 0, ""
+    counts = (
+        f"{progress.sessions_summarized} summarized, {progress.sessions_failed} failed"
+        f" of {progress.sessions_total} sessions; {progress.chunks_done}/"
+        f"{progress.chunks_total} chunks"
+    )
+    if progress.step in ("selecting", "summarizing"):
+        done = progress.sessions_summarized + progress.sessions_failed
+        return progress.step, progress.sessions_total or None, done, counts
+    return progress.step, progress.chunks_total or None, progress.chunks_done, counts
+
+
+async def _watch(settings: Settings, workflow_id: str) -> PatternReportResult:
+    from recap.jobs.client import connect, report_progress, report_result
+
+    client: Client = await connect(settings)
+    with progress_bar() as bar:
+        task = bar.add_task("starting", total=None, counts="")
+        while True:
+            step, total, done, counts = _bar_state(await report_progress(client, workflow_id))
+            bar.update(task, description=step, total=total, completed=done, counts=counts)
+            started = asyncio.get_running_loop().time()
+            # The wait for the result is the poll's pause; a quick None still pauses.
+            result = await report_result(client, workflow_id, POLL_SECONDS)
+            if result is not None:
+                bar.update(task, description="done", total=total or 1, completed=total or 1)
+                return result
+            waited = asyncio.get_running_loop().time() - started
+            await asyncio.sleep(max(0.0, POLL_SECONDS - waited))
+
+
+def print_report(report: PatternReport) -> None:
+    """The report for people: title, counts, then each pattern with a few examples.
+    Model and page text is printed as text, never read as Rich markup."""
+    from recap.timeline.render import format_clock
+
+    out.print(Text(report.title, style="bold"))
+    out.print(
+        f"{len(report.patterns)} patterns across {report.sessions_reported} summarized sessions;"
+        f" {len(report.not_reported)} requested sessions not reported · {report.report_id}",
+        highlight=False,
+    )
+    if report.inputs.focus_area:
+        out.print(Text(f"focus: {report.inputs.focus_area}"))
+    for number, pattern in enumerate(report.patterns, start=1):
+        stats = pattern.stats
+        heading = Text(f"\n{number}. ")
+        heading.append(pattern.name, style="bold")
+        heading.append(f" ({pattern.severity})")
+        out.print(heading)
+        out.print(
+            f"   {stats.sessions_affected} sessions ({stats.sessions_affected_ratio:.0%}),"
+            f" {stats.sessions_failed} failed, {stats.occurrences} occurrences",
+            highlight=False,
+        )
+        out.print(Text(f"   {pattern.description}"))
+        for example in pattern.examples[:EXAMPLES_SHOWN]:
+            where = f" {example.url}" if example.url else ""
+            out.print(
+                Text(
+                    f"   - {example.session_id} {example.ref} {format_clock(example.t_ms)}"
+                    f"{where}: {example.description}",
+                    style="dim" if example.session_failed is None else "",
+                )
+            )
+        hidden = len(pattern.examples) - EXAMPLES_SHOWN
+        if hidden > 0:
+            out.print(f"   … {hidden} more (`recap report show {report.report_id}`)")
+    if not report.patterns:
+        out.print("no pattern was found whose examples check out")
+    for item in report.not_reported:
+        out.print(Text(f"not reported: {item.session_id}: {item.error}", style="yellow"))
+
+
+@report_app.command("show")
+def report_show(
+    report_id: ReportIdArgument,
+    markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown")] = False,
+    as_json: JsonOption = False,
+    team: TeamOption = None,
+) -> None:
+    """Print a stored report: readable text, Markdown or JSON."""
+    from recap.reports import render_markdown
+
+    if markdown and as_json:
+        reject("give at most one of --markdown and --json", 2)
+    settings = get_settings()
+    team_id = team or settings.team_id
+    report = _report_store(settings).report(team_id, report_id)
+    if report is None:
+        reject(f"no report {report_id} in team {team_id}; see `recap report list`", 1)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    elif markdown:
+        sys.stdout.write(render_markdown(report))
+    else:
+        print_report(report)
+
+
+@report_app.command("list")
+def report_list(
+    team: TeamOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many")] = 50,
+) -> None:
+    """The team's stored reports, newest first."""
+    from rich.table import Table
+
+    settings = get_settings()
+    team_id = team or settings.team_id
+    count, reports = _report_store(settings).reports(team_id, limit=limit, offset=0)
+    if as_json:
+        rows = [
+            {
+                "report_id": report.report_id,
+                "title": report.title,
+                "created_at": report.created_at.isoformat(),
+                "sessions_reported": report.sessions_reported,
+                "not_reported": len(report.not_reported),
+                "patterns": len(report.patterns),
+            }
+            for report in reports
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not reports:
+        out.print(f"no reports in team {team_id} yet; make one with `recap report create`")
+        return
+    # Ids and dates are whole or useless: the titles wrap instead.
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    for header in ("title", "sessions", "patterns", "top pattern"):
+        table.add_column(header)
+    for report in reports:
+        top = report.patterns[0] if report.patterns else None
+        table.add_row(
+            report.report_id,
+            report.created_at.strftime("%Y-%m-%d %H:%M"),
+            Text(report.title),
+            str(report.sessions_reported),
+            str(len(report.patterns)),
+            Text(f"{top.name} ({top.severity})" if top else ""),
+        )
+    out.print(table)
+    if count > len(reports):
+        out.print(f"{count - len(reports)} older reports not shown (--limit)", style="dim")
