@@ -238,6 +238,8 @@ class PatternReportInput(BaseModel):
     source: str | None = None
     # The model's task queue; None means the one the worker is configured with.
     llm_task_queue: str | None = None
+    # The batch job `session_ids` were read from, recorded as the report's selection.
+    source_batch: str | None = None
 
 
 ReportStep = Literal[

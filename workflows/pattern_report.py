@@ -85,7 +85,7 @@ class PatternReportWorkflow:
         workflow.upsert_search_attributes([TEAM.value_set(request.team_id)])
         team, focus = request.team_id, request.focus_area
         session_ids = list(dict.fromkeys(request.session_ids))
-        selection_record: dict[str, str] | None = None
+        selection_record = {"batch": request.source_batch} if request.source_batch else None
 
         # 1. Select: the recordings that ended in the window, listed once at workflow time.
         if request.selection is not None and not session_ids:

@@ -115,10 +115,18 @@ def add_slack(
         typer.Option(help="environment variable holding the incoming webhook URL (else stdin)"),
     ] = None,
     quiet: QuietOption = "line",
+    secret_env: Annotated[
+        str | None,
+        typer.Option(
+            help="environment variable holding a signing secret: the messages then carry"
+            " X-Recap-Signature too, for a relay in front of Slack that checks it"
+        ),
+    ] = None,
 ) -> None:
     """A Slack incoming webhook; its URL (a credential) is stored encrypted."""
     url = _read_secret(url_env, "--url-env", "Slack incoming webhook URL")
-    added = _add(team, "slack", name, url, None, _quiet(quiet))
+    secret = _read_secret(secret_env, "--secret-env", "signing secret") if secret_env else None
+    added = _add(team, "slack", name, url, secret, _quiet(quiet))
     out.print(
         f"added slack destination {escape(added.destination_id)} ({escape(added.name)}) for"
         f" team {escape(added.team_id)}; try it with `recap destinations test"

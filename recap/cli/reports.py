@@ -45,7 +45,7 @@ report_app = typer.Typer(
 EXAMPLES_SHOWN = 3
 POLL_SECONDS = 1.0
 
-ReportIdArgument = Annotated[str, typer.Argument(help="the report's id (rp_…)")]
+ReportIdArgument = Annotated[str, typer.Argument(help="a report's id (rp_…) or a digest's (dg_…)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
@@ -73,6 +73,14 @@ def report_create(
             help="instead of --sessions: recordings that ended within this long, e.g. 7d, 24h",
         ),
     ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="WORKFLOW_ID",
+            help="instead of --sessions: the sessions of an earlier batch job (`recap batch`)",
+        ),
+    ] = None,
     playlist: PlaylistOption = None,
     min_duration: MinDurationOption = None,
     min_console_errors: MinConsoleErrorsOption = None,
@@ -86,15 +94,20 @@ def report_create(
     team: TeamOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make a pattern report over the given sessions, or those of the last DURATION, and
-    show its progress (Ctrl-C detaches; the workflow keeps running)."""
+    """Make a pattern report over the given sessions, those of the last DURATION or those
+    of a batch job, and show its progress (Ctrl-C detaches; the workflow keeps running)."""
+    from recap.core.naming import job_team
     from recap.services.scheduled_run import RecordingFilters
     from workflows.contracts import ReportSelection
 
-    if (sessions is None) == (since is None):
-        reject("give the sessions with exactly one of --sessions FILE|ID,ID,… or --since 7d", 2)
+    if [sessions, since, batch].count(None) != 2:
+        reject(
+            "give the sessions with exactly one of --sessions FILE|ID,ID,…, --since 7d or"
+            " --batch WORKFLOW_ID",
+            2,
+        )
     filtered = playlist is not None or min_duration is not None or min_console_errors is not None
-    if sessions is not None and filtered:
+    if since is None and filtered:
         reject("--playlist, --min-duration and --min-console-errors go with --since", 2)
     session_ids = read_session_ids(sessions) if sessions is not None else []
     if sessions is not None and not session_ids:
@@ -116,13 +129,19 @@ def report_create(
 
     configure_logging(settings)
     team_id = team or settings.team_id
+    if batch is not None:
+        if job_team(batch) != team_id:
+            reject(f"{batch} is not a batch job of team {team_id}; check the id and --team", 2)
+        session_ids = _batch_sessions(settings, batch)
     try:
         workflow_id = run_async(
-            lambda: _start(settings, team_id, session_ids, selection, focus, force, deliver)
+            lambda: _start(settings, team_id, session_ids, selection, focus, force, deliver, batch)
         )
     except ConnectionError as error:
         fail(str(error))
     what = f"{len(session_ids)} sessions" if session_ids else f"the last {_span(since)}"
+    if batch is not None:
+        what += f" of batch {batch}"
     err.print(f"started report {workflow_id} ({what})", highlight=False)
     _follow(settings, team_id, workflow_id, as_json=as_json)
 
@@ -135,6 +154,31 @@ def _span(since: timedelta | None) -> str:
     return f"{seconds}s"
 
 
+def _batch_sessions(settings: Settings, batch: str) -> list[str]:
+    """The sessions the batch job was started with, at most 300; a clear exit otherwise."""
+    from recap.jobs.client import connect
+    from recap.jobs.reports import batch_session_ids
+
+    async def read() -> list[str] | None:
+        return await batch_session_ids(await connect(settings), batch)
+
+    try:
+        session_ids = run_async(read)
+    except ConnectionError as error:
+        fail(str(error))
+    if session_ids is None:
+        fail(f"there is no batch job {batch} in Temporal; give the id `recap batch` printed")
+    if not session_ids:
+        fail(f"batch {batch} was started without sessions; there is nothing to report", 2)
+    if len(session_ids) > 300:
+        fail(
+            f"batch {batch} has {len(session_ids)} sessions and a report is over at most 300;"
+            " give --sessions with up to 300 of them",
+            2,
+        )
+    return session_ids
+
+
 async def _start(
     settings: Settings,
     team_id: str,
@@ -143,8 +187,10 @@ async def _start(
     focus: str | None,
     force: bool,
     deliver: bool,
+    batch: str | None = None,
 ) -> str:
-    from recap.jobs.client import connect, start_report
+    from recap.jobs.client import connect
+    from recap.jobs.reports import start_report
 
     client = await connect(settings)
     return await start_report(
@@ -156,12 +202,13 @@ async def _start(
         focus_area=focus,
         force=force,
         deliver=deliver,
+        source_batch=batch,
     )
 
 
 def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool) -> NoReturn:
     """Watches the report until it ends and prints it; Ctrl-C leaves it running."""
-    from recap.jobs.client import ReportFailed
+    from recap.jobs.reports import ReportFailed
 
     link = workflow_url(settings, workflow_id)
     try:
@@ -207,7 +254,8 @@ def _bar_state(progress: PatternReportProgress | None) -> tuple[str, int | None,
 
 
 async def _watch(settings: Settings, workflow_id: str) -> PatternReportResult:
-    from recap.jobs.client import connect, report_progress, report_result
+    from recap.jobs.client import connect
+    from recap.jobs.reports import report_progress, report_result
 
     client: Client = await connect(settings)
     with progress_bar() as bar:
@@ -275,13 +323,23 @@ def report_show(
     as_json: JsonOption = False,
     team: TeamOption = None,
 ) -> None:
-    """Print a stored report: readable text, Markdown or JSON."""
-    from recap.reports import render_markdown
+    """Print a stored report (`rp_…`) or digest (`dg_…`): readable text, Markdown or JSON."""
+    from recap.reports import render_digest_markdown, render_markdown
 
     if markdown and as_json:
         reject("give at most one of --markdown and --json", 2)
     settings = get_settings()
     team_id = team or settings.team_id
+    if report_id.startswith("dg_"):
+        digest = _report_store(settings).digest(team_id, report_id)
+        if digest is None:
+            reject(f"no digest {report_id} in team {team_id}", 1)
+        if as_json:
+            sys.stdout.write(digest.model_dump_json(indent=2) + "\n")
+        else:
+            # A digest reads best as its Markdown: what changed, then its report.
+            sys.stdout.write(render_digest_markdown(digest))
+        return
     report = _report_store(settings).report(team_id, report_id)
     if report is None:
         reject(f"no report {report_id} in team {team_id}; see `recap report list`", 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recap.reports.models import Digest, PatternReport
@@ -106,6 +106,17 @@ class ReportStore:
             if row is None or row.team_id != team_id:
                 return None
             return Digest.model_validate(row.digest)
+
+    def digests(self, team_id: str, *, limit: int, offset: int) -> tuple[int, list[Digest]]:
+        """The team's digests, the latest period first, and how many there are."""
+        where = DigestRow.team_id == team_id
+        order = (DigestRow.period_end.desc(), DigestRow.digest_id)
+        with self._store._session() as session:
+            count = session.scalar(select(func.count()).select_from(DigestRow).where(where))
+            rows = session.scalars(
+                select(DigestRow).where(where).order_by(*order).offset(offset).limit(limit)
+            ).all()
+            return int(count or 0), [Digest.model_validate(row.digest) for row in rows]
 
     def previous_digest(self, team_id: str, schedule_id: str, before: datetime) -> Digest | None:
         """The schedule's latest digest of a period that ended at or before `before`."""

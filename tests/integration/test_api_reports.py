@@ -254,7 +254,8 @@ async def test_create_answers_posthogs_patterns_then_lists_the_report(
         )
         assert other.status_code == 404
     # The runs answered early end before the fixture puts the summaries-only model back.
-    from recap.jobs.client import connect, report_result
+    from recap.jobs.client import connect
+    from recap.jobs.reports import report_result
 
     client = await connect(api_stack.settings)
     for workflow_id in (job["workflow_id"], waited.json()["workflow_id"]):

@@ -33,6 +33,7 @@ from tests.support.store_samples import summary
 
 TEAM = "slashes-team"
 REPORT_ID = "rp_00000000005a5e55"
+DIGEST_ID = "dg_00000000000000d1"
 # Answers that would mean the request never reached the route it names.
 NOT_ROUTED = {307, 308, 404, 405}
 
@@ -66,6 +67,7 @@ def _deployment(tmp_path: Path, **overrides: Any) -> Deployment:
     )
     # A stored pattern report, so `…/reports/{report_id}/` has one to answer.
     ReportStore(store).save_report(report_samples.report(TEAM, report_id=REPORT_ID))
+    ReportStore(store).save_digest(report_samples.digest(TEAM, digest_id=DIGEST_ID))
     keys = KeyStore(store)
     _, token = keys.create(team_id=TEAM, scopes=[READ_SCOPE, WRITE_SCOPE], label="slashes")
     return Deployment(settings=settings, token=token, session_ids=session_ids)
@@ -95,6 +97,7 @@ def _concrete(template: str, deployment: Deployment) -> str:
         "session_id": deployment.session_ids[0],
         "workflow_id": f"session-batch:{TEAM}:slashes",
         "report_id": REPORT_ID,
+        "digest_id": DIGEST_ID,
     }
     return re.sub(r"{(\w+)(?::\w+)?}", lambda found: values[found.group(1)], template)
 

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recap.core.config import get_settings
-from recap.reports import render_markdown
-from recap.reports.models import PatternReport
+from recap.reports import render_digest_markdown, render_markdown
+from recap.reports.models import Digest, PatternReport
 from recap.store.reports import ReportStore
 from recap.store.repository import store_for
 from tests.support import report_samples
@@ -96,6 +96,18 @@ def test_show_refuses_what_it_cannot_show(saved: Saved) -> None:
     assert code == 1 and "recap report list" in words(stderr)
     code, _, stderr = recap("report", "show", NEWER, "--json", "--markdown")
     assert code == 2 and "at most one of --markdown and --json" in words(stderr)
+
+
+def test_show_prints_a_stored_digest() -> None:
+    team = f"cli-digests-{uuid.uuid4().hex[:6]}"
+    sample = report_samples.digest(team, digest_id="dg_00000000000000d7")
+    ReportStore(store_for(get_settings().resolved_database_url)).save_digest(sample)
+    code, stdout, _ = recap("report", "show", sample.digest_id, "--team", team)
+    assert code == 0 and stdout == render_digest_markdown(sample)
+    code, stdout, _ = recap("report", "show", sample.digest_id, "--json", "--team", team)
+    assert code == 0 and Digest.model_validate_json(stdout) == sample
+    code, _, stderr = recap("report", "show", sample.digest_id, "--team", "someone-else")
+    assert code == 1 and f"no digest {sample.digest_id}" in words(stderr)
 
 
 def test_list_shows_the_teams_reports_newest_first(saved: Saved) -> None:

@@ -115,7 +115,10 @@ async def test_a_refusing_or_failing_destination_never_stops_another(
         refused = destinations.add(
             team, kind="webhook", name="a-refusing", url=refusing.url, signing_secret=SECRET
         )
-        channel = destinations.add(team, kind="slack", name="#product", url=slack.url)
+        # Signed too: a relay in front of Slack can check where the message came from.
+        channel = destinations.add(
+            team, kind="slack", name="#product", url=slack.url, signing_secret=SECRET
+        )
         failing = destinations.add(
             team, kind="webhook", name="c-down", url=down.url, signing_secret=SECRET
         )
@@ -146,6 +149,7 @@ async def test_a_refusing_or_failing_destination_never_stops_another(
     assert "answered 400: invalid_payload" in (shown.last_error or "")
     # The Slack-shaped receiver got one Block Kit message for the digest.
     assert len(slack.received) == 1
+    assert verify(slack.received[0].body, SECRET, slack.received[0].headers["x-recap-signature"])
     message = json.loads(slack.received[0].body)
     assert message["blocks"][0]["text"]["text"] == f"Digest: {sample.report.title}"
     assert message["blocks"][2]["fields"][0]["text"] == "*Sessions reported*\n40"

@@ -31,7 +31,7 @@ from recap.core.naming import (
     report_request_key,
     report_workflow_id,
 )
-from recap.jobs.client import ReportFailed, report_progress, report_result, start_report
+from recap.jobs.reports import ReportFailed, report_progress, report_result, start_report
 from recap.llm.schema import SessionSummary
 from recap.services.budget import ModelBudget
 from recap.store.reports import ReportStore

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from recap.api.routes import (
     clusters,
+    digests,
     health,
     jobs,
     listing,
@@ -27,6 +28,7 @@ def team_routers() -> list[APIRouter]:
     return [
         summaries.router(),
         reports.router(),
+        digests.router(),
         summary_config.router(),
         single_summaries.router(),
         listing.listing_router(),

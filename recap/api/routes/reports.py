@@ -40,7 +40,7 @@ from recap.api.responses import (
 )
 from recap.api.summary_shape import shape_summaries
 from recap.core.logging import get_logger
-from recap.jobs import client as jobs
+from recap.jobs import reports as report_jobs
 from recap.llm.schema import SessionSummary
 from recap.reports import render_markdown
 from recap.reports.models import PatternReport, SessionNotReported
@@ -115,7 +115,7 @@ async def create_session_summaries(
         )
     client = await state.temporal()
     try:
-        workflow_id = await jobs.start_report(
+        workflow_id = await report_jobs.start_report(
             client,
             state.settings,
             team_id=caller.team_id,
@@ -139,8 +139,8 @@ async def create_session_summaries(
     if not asked:
         limit = wait_limit(wait_seconds, state.settings.api_wait_timeout_seconds)
         try:
-            result = await jobs.report_result(client, workflow_id, limit)
-        except jobs.ReportFailed as failure:
+            result = await report_jobs.report_result(client, workflow_id, limit)
+        except report_jobs.ReportFailed as failure:
             raise _failed(failure, workflow_id) from None
     if result is None:
         response = job_accepted(body, workflow_id, asked=asked)
@@ -158,7 +158,7 @@ async def create_session_summaries(
     return response
 
 
-def _failed(failure: jobs.ReportFailed, workflow_id: str) -> errors.ApiProblem:
+def _failed(failure: report_jobs.ReportFailed, workflow_id: str) -> errors.ApiProblem:
     """A failed report (a model step failed after its retries, the budget is spent …) in
     PostHog's error body: its type, never its text, which stays in the workflow's history."""
     log.warning(
