@@ -14,8 +14,8 @@ from recap.reports.models import Digest, PatternReport
 class Headline:
     sessions_reported: int
     patterns: int
-    # Distinct sessions, among the patterns' examples, whose summary outcome failed. The
-    # report records no outcome for sessions outside its patterns.
+    # Reported sessions whose summary outcome failed; for a report stored before recap
+    # counted them, the distinct failed sessions among the patterns' examples.
     failed_sessions: int
     not_reported: int
 
@@ -30,7 +30,7 @@ def headline(report: PatternReport) -> Headline:
     return Headline(
         sessions_reported=report.sessions_reported,
         patterns=len(report.patterns),
-        failed_sessions=len(failed),
+        failed_sessions=len(failed) if report.sessions_failed is None else report.sessions_failed,
         not_reported=len(report.not_reported),
     )
 

@@ -113,6 +113,11 @@ class PatternReport(BaseModel):
     created_at: datetime
     inputs: ReportInputs
     sessions_reported: int = Field(description="summarized sessions the patterns are over")
+    sessions_failed: int | None = Field(
+        default=None,
+        description="reported sessions whose summary outcome failed (None: reports stored"
+        " before recap counted them)",
+    )
     not_reported: list[SessionNotReported] = Field(default_factory=list)
     patterns: list[Pattern] = Field(description="most severe first, then most sessions")
     gate: ReportGate = Field(default_factory=ReportGate)

@@ -301,6 +301,7 @@ def store_report(
             prompt_versions=versions,
         ),
         sessions_reported=len(reported_ids),
+        sessions_failed=sum(not session.success for session in loaded.sessions),
         not_reported=[*not_reported, *loaded.missing],
         patterns=kept,
         gate=gate,

@@ -92,6 +92,14 @@ def test_slack_report_leads_with_the_reports_counts_and_its_top_five_patterns() 
     )
 
 
+def test_the_failed_count_is_the_reports_own_when_it_has_one() -> None:
+    """A report counts its failed sessions over every reported session; only one stored
+    before that falls back to the failed sessions among its examples (5 in the sample)."""
+    counted = report().model_copy(update={"sessions_failed": 17})
+    fields = [each["text"] for each in report_message(counted, LINKS)["blocks"][1]["fields"]]
+    assert "*Failed sessions*\n17" in fields
+
+
 def test_without_a_public_url_recap_links_are_left_out_not_invented() -> None:
     message = report_message(report(), Links(team_id="team-a"))
     flat = json.dumps(message)
@@ -176,7 +184,7 @@ def test_retries_send_the_same_bytes_under_the_same_key() -> None:
     assert key != idempotency_key("dst_aaaaaaaaaaaa", "digest", "dg_other")
 
 
-def test_slack_messages_carry_no_signature_but_the_same_idempotency_key() -> None:
+def test_slack_messages_without_a_secret_carry_no_signature_but_the_same_key() -> None:
     message = compose(_target("slack"), report(), LINKS)
     assert message is not None
     assert "X-Recap-Signature" not in message.headers

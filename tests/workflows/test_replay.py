@@ -1,8 +1,9 @@
 """Recorded histories replay with the current workflow code: a change that alters the
 commands a workflow issues fails here before it breaks running workflows.
 
-Record new histories with `uv run python -m tests.workflows.histories.record` after a
-deliberate change.
+Record new histories after a deliberate change with
+`uv run python -m tests.workflows.histories.record` (`… record report` or `… record digest`
+for those alone).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def test_histories_are_recorded() -> None:
         "batch_last_run.json",
         "single_summary.json",
         "pattern_report.json",
+        "digest.json",
     } <= names
 
 

@@ -208,6 +208,7 @@ async def test_report_summarizes_the_missing_sessions_and_stores_the_labelled_co
     (gone,) = report.not_reported
     assert (gone.session_id, gone.error) == (UNKNOWN, "recording_not_found")
     assert report.sessions_reported == 40
+    assert report.sessions_failed == len(failing)  # every reported session, by code
     assert report.inputs.session_ids == session_ids
     assert report.inputs.model == "served-model"
     assert set(report.inputs.prompt_versions) == {

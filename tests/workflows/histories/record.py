@@ -5,7 +5,9 @@ deliberate change to a workflow's commands
 It runs a small batch (a missing recording, a forced continue-as-new) and one single
 summary on a local dev server, with the test double in place of the model.
 `... record report` records only the pattern report's history (a few stored summaries,
-a few missing, an unknown session; the pattern steps answered by `PatternDouble`).
+a few missing, an unknown session; the pattern steps answered by `PatternDouble`), and
+`... record digest` only a digest run's (its report over the period's recordings, and the
+hand-off to delivery).
 """
 
 from __future__ import annotations
@@ -85,9 +87,9 @@ async def record_report() -> None:
     from recap.core.config import get_settings
     from recap.store.repository import store_for
     from tests.support.model_double import chat_server
-    from tests.support.report_fixtures import PatternDouble, labels, report_cases
+    from tests.support.report_fixtures import PatternDouble, labels, report_cases, store_summaries
     from tests.support.temporal import start_dev_server
-    from tests.workflows.test_report_workflow import UNKNOWN, running_stack, store_summaries
+    from tests.workflows.test_report_workflow import UNKNOWN, running_stack
 
     recordings = _WORK / "report-recordings"
     cases = report_cases(recordings, labels(failed=2, coupon=2, fine=2))
@@ -120,8 +122,56 @@ async def record_report() -> None:
         await env.shutdown()
 
 
+async def record_digest() -> None:
+    import sys
+
+    from recap.core.config import get_settings
+    from recap.store.repository import store_for
+    from tests.support.model_double import chat_server
+    from tests.support.report_fixtures import PatternDouble, labels, report_cases, store_summaries
+    from tests.support.temporal import start_dev_server
+    from tests.workflows.test_report_workflow import running_stack
+    from workflows.contracts import DigestInput
+    from workflows.digest import DigestWorkflow
+
+    recordings = _WORK / "digest-recordings"
+    cases = report_cases(recordings, labels(failed=2, coupon=2, fine=2))
+    double = PatternDouble()
+    env = await start_dev_server()
+    try:
+        with chat_server() as chat:
+            chat.responder = double
+            os.environ["RECAP_LLM_BASE_URL"] = chat.base_url
+            os.environ["RECAP_LLM_SCHEMA_LIMITS"] = "false"
+            os.environ["RECAP_SOURCE_TEAMS"] = "*"
+            os.environ["RECAP_ALLOWED_SOURCES"] = f"files:{recordings}"
+            get_settings.cache_clear()
+            store_summaries(store_for(get_settings().resolved_database_url), "team-replay", cases)
+            label_of = {case.session_id: case.label for case in cases}
+            async with running_stack(env.client, chat, double, label_of) as stack:
+                workflow_id = "scheduled-run:daily-replay:recorded"
+                await env.client.execute_workflow(
+                    DigestWorkflow.run,
+                    DigestInput(
+                        schedule_id="daily-replay",
+                        team_id="team-replay",
+                        period_seconds=86_400,
+                        source=f"files:{recordings}",
+                        llm_task_queue=stack.llm,
+                    ),
+                    id=workflow_id,
+                    task_queue=stack.main,
+                )
+                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+        (HERE / "digest.json").write_text(history.to_json())
+        print(f"wrote digest.json: {len(history.events)} events", file=sys.stderr)
+    finally:
+        await env.shutdown()
+
+
 if __name__ == "__main__":
     import sys
 
-    asyncio.run(record_report() if sys.argv[1:] == ["report"] else record())
+    modes = {"report": record_report, "digest": record_digest}
+    asyncio.run(modes[sys.argv[1]]() if sys.argv[1:2] else record())
     os._exit(0)
