@@ -14,7 +14,7 @@ import ipaddress
 
 from fastapi import FastAPI
 
-from recap.api import errors, routes
+from recap.api import errors, routes, ui
 from recap.api.catalog import RecordingCatalog
 from recap.api.deps import Runtime
 from recap.api.middleware import BodyLimit, RequestLog, RouteTemplates, TrailingSlashes
@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Health sits beside the jobs under one tag, as the published OpenAPI document has it.
     for router in routes.service_routers():
         app.include_router(router, tags=["jobs"])
+    # The pages for people (/ui/), outside the OpenAPI document.
+    ui.install(app, app.state.runtime)
     if metrics_on_api_port(settings):
         app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestLog, templates=templates)

@@ -7,10 +7,13 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from recap.store.repository import SummaryStore
 
 out = Console()
 err = Console(stderr=True)
@@ -42,3 +45,15 @@ def reject(message: str, code: int = 1) -> NoReturn:
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
+
+
+def audited_store() -> SummaryStore:
+    """The deployment's store for a command that changes who may do what (keys, people):
+    its audit lines go to stderr, never into --json output."""
+    from recap.core.config import get_settings
+    from recap.core.logging import configure_logging
+    from recap.services.bootstrap import summary_store
+
+    settings = get_settings()
+    configure_logging(settings)
+    return summary_store(settings)

@@ -11,9 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recap.cli.console import out, reject
+from recap.cli.console import audited_store, out, reject
 from recap.cli.options import duration_option
-from recap.core.config import get_settings
 
 if TYPE_CHECKING:
     from recap.store.keys import ApiKey, KeyStore
@@ -27,14 +26,9 @@ keys_app = typer.Typer(
 
 
 def _key_store() -> KeyStore:
-    from recap.core.logging import configure_logging
-    from recap.services.bootstrap import summary_store
     from recap.store.keys import KeyStore
 
-    settings = get_settings()
-    # Audit lines (key created or revoked) go to stderr, never into --json output.
-    configure_logging(settings)
-    return KeyStore(summary_store(settings))
+    return KeyStore(audited_store())
 
 
 def _scopes_option(text: str) -> str:

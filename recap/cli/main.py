@@ -15,6 +15,7 @@ from recap.cli.schedule import schedule_app
 from recap.cli.serve import api, demo, dev, worker
 from recap.cli.sessions import fetch, summarize, timeline
 from recap.cli.teams import teams_app
+from recap.cli.users import users_app
 
 app = typer.Typer(
     name="recap",
@@ -43,6 +44,7 @@ app.add_typer(clusters_app, name="clusters", help="error clusters across session
 app.add_typer(report_app, name="report", help="pattern reports across sessions")
 app.add_typer(keys_app, name="keys", help="API keys: create, list, revoke")
 app.add_typer(teams_app, name="teams", help="teams and their own recording sources")
+app.add_typer(users_app, name="users", help="people who sign in to recap's pages")
 app.add_typer(destinations_app, name="destinations", help="where reports and digests are delivered")
 
 
