@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
-from urllib.parse import quote
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,13 +14,6 @@ from rich.text import Text
 from recap.core.config import Settings
 from recap.jobs.client import SessionOutcome
 from recap.timeline.render import format_clock
-
-
-def workflow_url(settings: Settings, workflow_id: str) -> str:
-    return (
-        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/"
-        f"{quote(workflow_id, safe='')}"
-    )
 
 
 def outcome_document(outcome: SessionOutcome) -> dict[str, Any]:
@@ -56,7 +48,7 @@ def print_outcomes(
         sys.stdout.write(json.dumps(documents, indent=2, ensure_ascii=False) + "\n")
         return
     for outcome in outcomes:
-        link = workflow_url(settings, outcome.workflow_id)
+        link = settings.temporal_workflow_url(outcome.workflow_id)
         if not isinstance(outcome.result, SummarizeSessionResult):
             out.print(
                 f"[bold red]✗[/] [bold]{outcome.session_id}[/] failed "

@@ -23,7 +23,6 @@ from recap.cli.options import (
     duration_option,
     read_session_ids,
 )
-from recap.cli.outcomes import workflow_url
 from recap.cli.progress import progress_bar
 from recap.core.config import Settings, get_settings
 
@@ -210,7 +209,7 @@ def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool
     """Watches the report until it ends and prints it; Ctrl-C leaves it running."""
     from recap.jobs.reports import ReportFailed
 
-    link = workflow_url(settings, workflow_id)
+    link = settings.temporal_workflow_url(workflow_id)
     try:
         result = run_async(lambda: _watch(settings, workflow_id))
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -233,6 +234,11 @@ class Settings(BaseSettings):
     def temporal_ui_url(self) -> str:
         host = self.temporal_address.rsplit(":", 1)[0] or "localhost"
         return f"http://{host}:{self.temporal_ui_port}"
+
+    def temporal_workflow_url(self, workflow_id: str) -> str:
+        """A workflow's page in the Temporal UI."""
+        namespace, workflow = quote(self.temporal_namespace, safe=""), quote(workflow_id, safe="")
+        return f"{self.temporal_ui_url}/namespaces/{namespace}/workflows/{workflow}"
 
     @property
     def tiktoken_cache_dir(self) -> Path:

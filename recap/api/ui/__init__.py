@@ -6,6 +6,16 @@ without JavaScript, for a team's members signed in with a password or a recap ke
 
 from __future__ import annotations
 
-from recap.api.ui.pages import install
+from fastapi import FastAPI
+
+from recap.api.deps import Runtime
+from recap.api.ui import pages, session_page
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Adds the pages to `app`: sign-in and the sessions list, then one session's page."""
+    pages.install(app, runtime)
+    app.include_router(session_page.router())
+
 
 __all__ = ["install"]
