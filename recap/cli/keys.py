@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recap.cli.console import audited_store, out, reject
-from recap.cli.options import duration_option
+from recap.cli.options import checked_team, duration_option
 
 if TYPE_CHECKING:
     from recap.store.keys import ApiKey, KeyStore
@@ -37,17 +37,6 @@ def _scopes_option(text: str) -> str:
     try:
         return ",".join(sorted(parse_scopes(text)))
     except InvalidScopes as error:
-        raise typer.BadParameter(str(error)) from None
-
-
-def _team_option(team: str | None) -> str | None:
-    from recap.store.keys import validate_team_id
-
-    if team is None:
-        return None
-    try:
-        return validate_team_id(team)
-    except ValueError as error:
         raise typer.BadParameter(str(error)) from None
 
 
@@ -91,7 +80,7 @@ def _state(key: ApiKey, now: datetime) -> str:
 @keys_app.command("create")
 def keys_create(
     team: Annotated[
-        str, typer.Option("--team", callback=_team_option, help="the team the key acts for")
+        str, typer.Option("--team", callback=checked_team, help="the team the key acts for")
     ],
     scopes: Annotated[
         str,
@@ -143,7 +132,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     team: Annotated[
-        str | None, typer.Option("--team", callback=_team_option, help="only this team's keys")
+        str | None, typer.Option("--team", callback=checked_team, help="only this team's keys")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the keys as JSON")] = False,
 ) -> None:

@@ -133,3 +133,15 @@ def duration_option(
             raise typer.BadParameter(str(error)) from None
 
     return parse
+
+
+def checked_team(team: str | None) -> str | None:
+    """A `--team` callback for commands that filter by team: the id as the store checks it."""
+    from recap.store.keys import validate_team_id
+
+    if team is None:
+        return None
+    try:
+        return validate_team_id(team)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None

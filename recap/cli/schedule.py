@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -84,13 +84,11 @@ def create(
     from recap.services.scheduled_run import RecordingFilters, ScheduledSummariesInput
 
     settings = get_settings()
-    if (every is None) == (cron is None):
-        fail("give exactly one of --every or --cron", 2)
+    timing = _timing(every, cron)
     source = absolute_source(source)
     options = ScheduleOptions(
         schedule_id=schedule_id,
-        every=_interval(every) if every else None,
-        cron=cron,
+        **timing,
         paused=paused,
         request=ScheduledSummariesInput(
             schedule_id=schedule_id,
@@ -110,6 +108,13 @@ def create(
     created = _create(settings, options, schedule_id)
     out.print(f"created schedule [bold]{created}[/]", highlight=False)
     exit_now(0)
+
+
+def _timing(every: str | None, cron: str | None) -> dict[str, Any]:
+    """A schedule's spec options: exactly one of an interval or a cron expression."""
+    if (every is None) == (cron is None):
+        fail("give exactly one of --every or --cron", 2)
+    return {"every": _interval(every) if every else None, "cron": cron}
 
 
 def _create(settings: Settings, options: ScheduleOptions, schedule_id: str) -> str:
@@ -159,16 +164,14 @@ def create_digest(
     from workflows.contracts import DigestInput
 
     settings = get_settings()
-    if (every is None) == (cron is None):
-        fail("give exactly one of --every or --cron", 2)
+    timing = _timing(every, cron)
     covered_text = period or every
     if covered_text is None:
         fail("give --period with --cron: how long a period each digest covers", 2)
     covered = _interval(covered_text)
     options = ScheduleOptions(
         schedule_id=schedule_id,
-        every=_interval(every) if every else None,
-        cron=cron,
+        **timing,
         paused=paused,
         request=DigestInput(
             schedule_id=schedule_id,

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from recap.cli.console import audited_store, out, reject
+from recap.cli.options import checked_team
 
 if TYPE_CHECKING:
     from recap.store.users import User, UserStore
@@ -27,17 +28,6 @@ def _user_store() -> UserStore:
     from recap.store.users import UserStore
 
     return UserStore(audited_store())
-
-
-def _team_option(team: str | None) -> str | None:
-    from recap.store.keys import validate_team_id
-
-    if team is None:
-        return None
-    try:
-        return validate_team_id(team)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
 
 
 def _user_json(user: User) -> dict[str, Any]:
@@ -67,7 +57,7 @@ def _password(variable: str | None) -> str:
 @users_app.command("create")
 def users_create(
     team: Annotated[
-        str, typer.Option("--team", callback=_team_option, help="the team the person belongs to")
+        str, typer.Option("--team", callback=checked_team, help="the team the person belongs to")
     ],
     email: Annotated[str, typer.Option("--email", help="the address they sign in with")],
     read_only: Annotated[
@@ -101,7 +91,7 @@ def users_create(
 @users_app.command("list")
 def users_list(
     team: Annotated[
-        str | None, typer.Option("--team", callback=_team_option, help="only this team's people")
+        str | None, typer.Option("--team", callback=checked_team, help="only this team's people")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the users as JSON")] = False,
 ) -> None:

@@ -81,6 +81,18 @@ async def record() -> None:
         await env.shutdown()
 
 
+def _report_settings(model_url: str, recordings: Path) -> None:
+    """The settings the report and digest recordings run with: the loopback model, and the
+    recordings directory as every team's source."""
+    from recap.core.config import get_settings
+
+    os.environ["RECAP_LLM_BASE_URL"] = model_url
+    os.environ["RECAP_LLM_SCHEMA_LIMITS"] = "false"
+    os.environ["RECAP_SOURCE_TEAMS"] = "*"
+    os.environ["RECAP_ALLOWED_SOURCES"] = f"files:{recordings}"
+    get_settings.cache_clear()
+
+
 async def record_report() -> None:
     import sys
 
@@ -98,11 +110,7 @@ async def record_report() -> None:
     try:
         with chat_server() as chat:
             chat.responder = double
-            os.environ["RECAP_LLM_BASE_URL"] = chat.base_url
-            os.environ["RECAP_LLM_SCHEMA_LIMITS"] = "false"
-            os.environ["RECAP_SOURCE_TEAMS"] = "*"
-            os.environ["RECAP_ALLOWED_SOURCES"] = f"files:{recordings}"
-            get_settings.cache_clear()
+            _report_settings(chat.base_url, recordings)
             store = store_for(get_settings().resolved_database_url)
             store_summaries(store, "team-replay", cases[:3])
             label_of = {case.session_id: case.label for case in cases}
@@ -141,11 +149,7 @@ async def record_digest() -> None:
     try:
         with chat_server() as chat:
             chat.responder = double
-            os.environ["RECAP_LLM_BASE_URL"] = chat.base_url
-            os.environ["RECAP_LLM_SCHEMA_LIMITS"] = "false"
-            os.environ["RECAP_SOURCE_TEAMS"] = "*"
-            os.environ["RECAP_ALLOWED_SOURCES"] = f"files:{recordings}"
-            get_settings.cache_clear()
+            _report_settings(chat.base_url, recordings)
             store_summaries(store_for(get_settings().resolved_database_url), "team-replay", cases)
             label_of = {case.session_id: case.label for case in cases}
             async with running_stack(env.client, chat, double, label_of) as stack:
