@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from recap.api.ui.common import SESSION_COOKIE, SIGN_IN_COOKIE, safe_next
 from recap.api.ui.cookies import CookieSigner, cookie_key
-from recap.api.ui.pages import SESSION_COOKIE, SIGN_IN_COOKIE, safe_next
 from recap.cli.users import users_app
 from recap.core.config import Settings, get_settings
 from recap.demo.generator import write_sample_sessions

@@ -9,12 +9,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from recap.api.deps import Runtime
-from recap.api.ui import pages, session_page
+from recap.api.ui import pages, session_page, sessions_list
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Adds the pages to `app`: sign-in and the sessions list, then one session's page."""
     pages.install(app, runtime)
+    app.include_router(sessions_list.router())
     app.include_router(session_page.router())
 
 

@@ -13,11 +13,10 @@ from fastapi.responses import Response
 
 from recap.api.errors import ApiProblem
 from recap.api.models import is_session_id
-from recap.api.ui.pages import UiState, _page, _problem, _signed_in, _to_sign_in, _ui
+from recap.api.ui.common import UiState, not_found, page, problem, team_page, ui_state
 from recap.core.naming import summary_workflow_id
 from recap.delivery.links import Links
 from recap.services.delivery import delivery_links
-from recap.store.users import UiSession
 from recap.timeline.models import SIGNAL_FLAGS, EventKind, Timeline
 from recap.timeline.render import format_clock, format_duration, origin_of, render_event
 
@@ -54,12 +53,12 @@ async def script() -> Response:
 
 async def session_page(request: Request, project_id: str, session_id: str) -> Response:
     """`/ui/{project_id}/sessions/{session_id}`: the summary and its timeline, read-only."""
-    ui = _ui(request)
-    session, _ = await _signed_in(request)
-    if session is None:
-        return _to_sign_in(request)
-    if session.team_id != project_id or not is_session_id(session_id):
-        return _not_found(request, session)
+    ui = ui_state(request)
+    session = await team_page(request, project_id)
+    if isinstance(session, Response):
+        return session
+    if not is_session_id(session_id):
+        return not_found(request, session)
     stored = await asyncio.to_thread(
         ui.store.get_summary, team_id=project_id, session_id=session_id, focus_area=None
     )
@@ -78,14 +77,14 @@ async def session_page(request: Request, project_id: str, session_id: str) -> Re
     if summary is None:
         try:
             recording = await ui.catalog.recording(project_id, session_id)
-        except ApiProblem as problem:
+        except ApiProblem as failure:
             # The source is unset or down: say so on a page, not in the API's JSON.
-            return _problem(
-                request, problem.status, "Recording unavailable", problem.detail, session
+            return problem(
+                request, failure.status, "Recording unavailable", failure.detail, session
             )
         if recording is None:
-            return _not_found(request, session)
-        return _page(
+            return not_found(request, session)
+        return page(
             request,
             "session.html",
             {**context, "summary": None, "recording": recording},
@@ -104,12 +103,7 @@ async def session_page(request: Request, project_id: str, session_id: str) -> Re
         if links is not None
         else {},
     )
-    return _page(request, "session.html", context, session=session)
-
-
-def _not_found(request: Request, session: UiSession) -> Response:
-    # The sessions list's answer for another team: nothing tells an unknown id apart.
-    return _problem(request, 404, "Not found", "There is no such page.", session)
+    return page(request, "session.html", context, session=session)
 
 
 def _replay_links(ui: UiState, team_id: str) -> Links | None:
