@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from recap.api.catalog import RecordingCatalog
+from recap.api.deps import Runtime
 from recap.api.ratelimit import RateLimiter
 from recap.api.ui.cookies import CookieSigner, served_over_https
 from recap.core.config import Settings
@@ -56,6 +57,9 @@ class UiState:
     # Failed sign-ins, per client address and per email: guessing passwords costs time.
     failures: RateLimiter
     templates: Jinja2Templates
+    # The API's runtime: its Temporal client (`await runtime.temporal()`) for the pages
+    # that start or follow work.
+    runtime: Runtime
 
 
 def ui_state(request: Request) -> UiState:

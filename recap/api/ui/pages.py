@@ -65,6 +65,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
             )
         ),
         templates=Jinja2Templates(env=environment),
+        runtime=runtime,
     )
     app.include_router(_router())
 
