@@ -350,18 +350,29 @@ class RecordingCatalog:
         has_summary: bool | None,
         success: bool | None,
         filters: RecordingFilters | None = None,
+        summary_filter: Callable[[str, StoredSummary | None], bool] | None = None,
     ) -> Listing:
+        """The team's recordings that pass the filters, `limit` from `offset`.
+        `summary_filter` is asked of each (its id and stored summary) beside `has_summary`
+        and `success`, from the one store read the listing makes anyway."""
         filters = filters or RecordingFilters()
         view, ids, known = await self._source_listing(team_id, filters)
         if filters.session_ids is not None:
             ids = [session_id for session_id in ids if session_id in filters.session_ids]
-        summaries = await asyncio.to_thread(
-            self.store.recording_summaries, team_id=team_id, session_ids=ids
+        by_summary = has_summary is not None or success is not None or summary_filter is not None
+        # Without a filter on the summaries, only the page's are read.
+        summaries = (
+            await asyncio.to_thread(
+                self.store.recording_summaries, team_id=team_id, session_ids=ids
+            )
+            if by_summary
+            else {}
         )
         matching = [
             session_id
             for session_id in ids
             if _matches(summaries.get(session_id), has_summary=has_summary, success=success)
+            and (summary_filter is None or summary_filter(session_id, summaries.get(session_id)))
         ]
         if filters.reads_metadata:
             if view.files is not None:
@@ -374,6 +385,10 @@ class RecordingCatalog:
             kept = filters.ordered([item for item in described if filters.matches(item)])
             matching = [item.id for item in kept]
         page = matching[offset : offset + limit]
+        if not by_summary:
+            summaries = await asyncio.to_thread(
+                self.store.recording_summaries, team_id=team_id, session_ids=page
+            )
         results: list[SessionRecording] = []
         for session_id in page:
             metadata = known.get(session_id) or await self.source_metadata(team_id, session_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import suppress
+from urllib.parse import quote
 
 import httpx
 from rich.console import Console
@@ -76,6 +77,7 @@ async def run_demo(
         demo_key = await _show_api(
             api_settings, url, [sample.session_id for sample in samples], out
         )
+        _show_pages(settings, url, [sample.session_id for sample in samples], out, keep_running)
         out.print(f"\nTemporal UI: {settings.temporal_ui_url}", highlight=False)
         if not keep_running:
             out.print(
@@ -94,6 +96,12 @@ async def run_demo(
                 f"Try the API: curl -H 'Authorization: Bearer {demo_key[1]}' "
                 f"{url}/api/projects/{settings.team_id}/session_recordings/",
                 highlight=False,
+            )
+            out.print(
+                f"Read the pages: {url}/ui/ (the sign-in form's 'recap key' field takes"
+                f" {demo_key[1]})",
+                highlight=False,
+                soft_wrap=True,
             )
             await stop.wait()
         return outcomes
@@ -182,6 +190,24 @@ async def _start_api(settings: Settings, stop: asyncio.Event) -> tuple[asyncio.T
                 task.result()
             await asyncio.sleep(0.1)
     return task, url
+
+
+def _show_pages(
+    settings: Settings, url: str, session_ids: list[str], out: Console, keep_running: bool
+) -> None:
+    """Where people read the summaries: the pages of the three sessions."""
+    team = quote(settings.team_id, safe="")
+    out.print(f"\n[bold]Pages[/] {url}/ui/{team}/sessions", highlight=False)
+    for session_id in session_ids:
+        out.print(f"  {url}/ui/{team}/sessions/{session_id}", highlight=False)
+    if keep_running:
+        out.print("  Sign in with the demo's key (below).", style="dim")
+    else:
+        out.print(
+            "  The pages are served while recap runs: `recap demo --keep-running` keeps them"
+            " up (sign in with the key it prints).",
+            style="dim",
+        )
 
 
 async def _show_api(

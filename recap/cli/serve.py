@@ -55,6 +55,11 @@ async def _serve_until_signal(stack_settings: Settings) -> None:
     out.print(f"  Temporal UI:   {stack_settings.temporal_ui_url}")
     out.print(f"  Model server:  {stack_settings.effective_llm_base_url}")
     out.print(f"  API:           {api_url(stack_settings)}/docs  (keys: `recap keys create`)")
+    out.print(
+        f"  Pages:         {api_url(stack_settings)}/ui/  (sign in with a recap key, or a "
+        "person's email after `recap users create`)",
+        highlight=False,
+    )
     out.print(f"  Task queue:    {stack_settings.task_queue}")
     out.print(f"  Database:      {stack_settings.resolved_database_url}")
     out.print("Press Ctrl+C to stop.", style="dim")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +45,10 @@ class TimelineFacts(BaseModel):
 
 
 class StoredSummary(BaseModel):
-    """What `recap summarize --json` and the API return for one session."""
+    """What `recap summarize --json` and the API return for one session. Frozen: the
+    store hands the same parsed object to every reader of an unchanged row."""
+
+    model_config = ConfigDict(frozen=True)
 
     team_id: str
     session_id: str
@@ -55,6 +59,8 @@ class StoredSummary(BaseModel):
     updated_at: datetime
 
 
+# How many parsed summaries a store keeps (a few MB): a page over thousands of recordings.
+_PARSED_SUMMARIES = 5_000
 # Serializes alembic upgrades within the process; see SummaryStore.migrate.
 _MIGRATION_LOCK = threading.Lock()
 
@@ -111,6 +117,10 @@ class SummaryStore:
             event.listen(self.engine, "connect", _enable_sqlite_wal)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrated = False
+        # Parsed summaries by (row id, updated_at): listing a thousand recordings reads
+        # their summaries each time, and validating each again costs most of the read.
+        self._parsed: OrderedDict[tuple[int, datetime], StoredSummary] = OrderedDict()
+        self._parsed_lock = threading.Lock()
 
     def migrate(self) -> None:
         if self._migrated:
@@ -250,18 +260,42 @@ class SummaryStore:
         context only. Sessions without one (none, or focused ones only) are left out."""
         found: dict[str, StoredSummary] = {}
         wanted = sorted(set(session_ids))
-        # SQLite caps bound parameters per statement; ask in slices.
+        # SQLite caps bound parameters per statement; ask in slices. The rows' keys first:
+        # only the summaries not parsed before are read whole.
+        keys: dict[int, tuple[str, datetime]] = {}
         for start in range(0, len(wanted), 500):
-            query = select(SummaryRow).where(
+            query = select(SummaryRow.id, SummaryRow.session_id, SummaryRow.updated_at).where(
                 SummaryRow.team_id == team_id,
                 SummaryRow.has_summary.is_(True),
                 SummaryRow.focus_key == "",
                 SummaryRow.session_id.in_(wanted[start : start + 500]),
             )
             with self._session() as session:
-                for row in session.scalars(query):
-                    found[row.session_id] = _stored(row)
+                for row_id, session_id, updated_at in session.execute(query):
+                    keys[row_id] = (session_id, updated_at)
+        missing: list[int] = []
+        with self._parsed_lock:
+            for row_id, (session_id, updated_at) in keys.items():
+                cached = self._parsed.get((row_id, updated_at))
+                if cached is None:
+                    missing.append(row_id)
+                else:
+                    self._parsed.move_to_end((row_id, updated_at))
+                    found[session_id] = cached
+        for start in range(0, len(missing), 500):
+            rows = select(SummaryRow).where(SummaryRow.id.in_(missing[start : start + 500]))
+            with self._session() as session:
+                for row in session.scalars(rows):
+                    stored = _stored(row)
+                    found[row.session_id] = stored
+                    self._remember(row.id, row.updated_at, stored)
         return found
+
+    def _remember(self, row_id: int, updated_at: datetime, stored: StoredSummary) -> None:
+        with self._parsed_lock:
+            self._parsed[(row_id, updated_at)] = stored
+            while len(self._parsed) > _PARSED_SUMMARIES:
+                self._parsed.popitem(last=False)
 
     def count_summaries(self, *, team_id: str, session_id: str) -> int:
         query = (

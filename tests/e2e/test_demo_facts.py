@@ -309,6 +309,11 @@ def test_recap_demo_prints_facts_and_agreement_for_every_sample(tmp_path: Path) 
         assert agreement in block, block
     assert "agrees ✓" in blocks[samples[1].session_id]  # the signup: success, as the double says
     assert "disagrees ✗" in blocks[samples[0].session_id]
+    # The pages of the three sessions (issue 19).
+    pages = re.search(r"^Pages (http://\S+)/ui/(\S+)/sessions$", output, re.MULTILINE)
+    assert pages is not None, output
+    for sample in samples:
+        assert f"{pages[1]}/ui/{pages[2]}/sessions/{sample.session_id}" in output
     hint = output.strip().splitlines()[-1]
     assert "RECAP_LLM_BASE_URL" in hint and "RECAP_LLM_MODEL" in hint
     assert "RECAP_LLM_API_KEY" in hint and "http://localhost:11434/v1" in hint

@@ -30,6 +30,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(reports_pages.router())
     app.include_router(clusters_page.router())
     app.include_router(jobs_page.router())
+    app.include_router(pages.fallback_router())
 
 
 __all__ = ["install"]

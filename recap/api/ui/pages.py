@@ -24,6 +24,7 @@ from recap.api.ui.common import (
     client_address,
     cookie_flags,
     csrf_refused,
+    not_found,
     page,
     problem,
     read_form,
@@ -41,6 +42,7 @@ log = get_logger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=12)
 _CSS = files("recap.api.ui").joinpath("static", "recap.css").read_bytes()
+_FAVICON = files("recap.api.ui").joinpath("static", "favicon.svg").read_bytes()
 _SIGN_IN_FAILED = "Those details did not sign you in. Check them and try again."
 
 
@@ -77,6 +79,15 @@ def _router() -> APIRouter:
     routes.add_api_route("/sign-in", sign_in, methods=["POST"])
     routes.add_api_route("/sign-out", sign_out, methods=["POST"])
     routes.add_api_route("/static/recap.css", stylesheet, methods=["GET"])
+    routes.add_api_route("/static/favicon.svg", favicon, methods=["GET"])
+    return routes
+
+
+def fallback_router() -> APIRouter:
+    """Every other path under `/ui/`: a page that says so, not the API's JSON. Included
+    after all the pages, as it matches any path."""
+    routes = APIRouter(prefix="/ui", include_in_schema=False)
+    routes.add_api_route("/{path:path}", unknown_page, methods=["GET", "HEAD"])
     return routes
 
 
@@ -97,6 +108,19 @@ async def stylesheet() -> Response:
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )
+
+
+async def favicon() -> Response:
+    return Response(
+        _FAVICON,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def unknown_page(request: Request, path: str) -> Response:
+    session, _ = await signed_in(request)
+    return not_found(request, session)
 
 
 async def sign_in_form(request: Request) -> Response:
