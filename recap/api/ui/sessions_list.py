@@ -1,13 +1,29 @@
-"""The team's recordings, a page at a time, each with its summary's title and outcome."""
+"""The team's recordings, a page at a time, each with its summary's title, outcome and the
+signals it cites, narrowed by the filter form (see `session_filters` for what each means).
+
+The filters live in the query string, so a filtered list is a link to keep. A value the list
+cannot filter by (`date_from=banana`, `outcome=maybe`) is answered 400 with the form, the
+values as sent and a message beside it, and no recordings: a list that silently dropped a
+filter the reader believes applied would mislead more than an error does."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from recap.api.models import SessionRecording
 from recap.api.ui.common import duration_text, page, page_number, team_page, ui_state
+from recap.api.ui.session_filters import (
+    SIGNAL_LABELS,
+    SIGNALS,
+    parse_filters,
+    summary_signals,
+)
+from recap.store.repository import StoredSummary
 
 PAGE_SIZE = 25
 
@@ -19,51 +35,62 @@ def router() -> APIRouter:
 
 
 async def sessions_page(request: Request, project_id: str) -> Response:
-    """`/ui/{project_id}/sessions`: the team's recordings with their summary's outcome."""
+    """`/ui/{project_id}/sessions`: the team's recordings that pass the filters."""
     ui = ui_state(request)
     session = await team_page(request, project_id)
     if isinstance(session, Response):
         return session
+    filters, problems = parse_filters(request.query_params.multi_items(), now=datetime.now(UTC))
     number = page_number(request.query_params.get("page"))
+    context: dict[str, Any] = {
+        "team_id": project_id,
+        "filters": filters,
+        "problems": {problem.name: problem.message for problem in problems},
+        "signals": [(signal, SIGNAL_LABELS[signal]) for signal in SIGNALS],
+        "signal_labels": SIGNAL_LABELS,
+        "rows": [],
+        "count": 0,
+        "page": number,
+        "pages": 1,
+    }
+    if problems:
+        return page(request, "sessions.html", context, status=400, session=session)
     listing = await ui.catalog.listing(
         project_id,
         limit=PAGE_SIZE,
         offset=(number - 1) * PAGE_SIZE,
         has_summary=None,
         success=None,
+        filters=filters.dates,
+        summary_filter=filters.matches if filters.active else None,
     )
+    # The listing read every summary to filter; the rows need the page's full ones only.
     summaries = await asyncio.to_thread(
         ui.store.recording_summaries,
         team_id=project_id,
         session_ids=[recording.id for recording in listing.results],
     )
-    rows = []
-    for recording in listing.results:
-        stored = summaries.get(recording.id)
-        outcome = stored.summary_outcome if stored else None
-        rows.append(
-            {
-                "id": recording.id,
-                "title": stored.summary.title if stored and stored.summary else None,
-                "outcome": None
-                if outcome is None
-                else ("success" if outcome.success else "failure"),
-                "outcome_text": outcome.description if outcome else None,
-                "duration": duration_text(recording.recording_duration),
-                "start_url": recording.start_url,
-                "start_time": recording.start_time,
-            }
-        )
-    pages = max(1, -(-listing.count // PAGE_SIZE))
-    return page(
-        request,
-        "sessions.html",
-        {
-            "team_id": project_id,
-            "rows": rows,
-            "count": listing.count,
-            "page": number,
-            "pages": pages,
-        },
-        session=session,
+    context.update(
+        rows=[_row(recording, summaries.get(recording.id)) for recording in listing.results],
+        count=listing.count,
+        pages=max(1, -(-listing.count // PAGE_SIZE)),
     )
+    return page(request, "sessions.html", context, session=session)
+
+
+def _row(recording: SessionRecording, stored: StoredSummary | None) -> dict[str, Any]:
+    outcome = stored.summary_outcome if stored else None
+    cited = summary_signals(stored)
+    start = recording.start_time
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)  # sources' times are UTC
+    return {
+        "id": recording.id,
+        "title": stored.summary.title if stored and stored.summary else None,
+        "outcome": None if outcome is None else ("success" if outcome.success else "failure"),
+        "outcome_text": outcome.description if outcome else None,
+        "duration": duration_text(recording.recording_duration),
+        "signals": [signal for signal in SIGNALS if signal in cited],
+        "start_url": recording.start_url,
+        "start_time": start.astimezone(UTC) if start is not None else None,
+    }
