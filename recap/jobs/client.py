@@ -6,10 +6,10 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from temporalio.client import Client, Interceptor, WorkflowFailureError
+from temporalio.client import Client, Interceptor, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -222,7 +222,6 @@ async def summarize_sessions(
     # compiler: imported where needed, so the commands that only connect stay quick.
     from recap.services.bootstrap import summary_store
     from recap.services.summary import current_prompt_version, summarized_sessions
-    from workflows.session_summary import SummarizeSessionWorkflow
 
     store = summary_store(settings)
     done: set[str] = set()
@@ -251,20 +250,13 @@ async def summarize_sessions(
         if stored is not None:
             result = SummarizeSessionResult(workflow_id=workflow_id, stored=stored)
             return summarized.model_copy(update={"result": result})
-        handle = await client.start_workflow(
-            SummarizeSessionWorkflow.run,
-            SummarizeSessionInput(
-                team_id=team_id,
-                session_id=session_id,
-                focus_area=focus_area,
-                source=source,
-                llm_task_queue=settings.llm_task_queue,
-            ),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=f"Summarize session {session_id}",
+        handle = await start_summary(
+            client,
+            settings,
+            team_id=team_id,
+            session_id=session_id,
+            focus_area=focus_area,
+            source=source,
         )
         try:
             result = await handle.result()
@@ -276,6 +268,36 @@ async def summarize_sessions(
         return summarized.model_copy(update={"result": result})
 
     return list(await asyncio.gather(*(one(session_id) for session_id in session_ids)))
+
+
+async def start_summary(
+    client: Client,
+    settings: Settings,
+    *,
+    team_id: str,
+    session_id: str,
+    focus_area: str | None,
+    source: str | None,
+) -> WorkflowHandle[Any, SummarizeSessionResult]:
+    """Starts a session's summary workflow, or attaches to the one running under its id
+    (`summary_workflow_id`), without waiting for it; a finished run's id is run again."""
+    from workflows.session_summary import SummarizeSessionWorkflow
+
+    return await client.start_workflow(
+        SummarizeSessionWorkflow.run,
+        SummarizeSessionInput(
+            team_id=team_id,
+            session_id=session_id,
+            focus_area=focus_area,
+            source=source,
+            llm_task_queue=settings.llm_task_queue,
+        ),
+        id=summary_workflow_id(team_id, session_id, focus_area),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        static_summary=f"Summarize session {session_id}",
+    )
 
 
 def _run_key() -> str:
@@ -454,6 +476,42 @@ async def summary_status(client: Client, workflow_id: str) -> str | None:
         return await handle.query(SummarizeSessionWorkflow.status, rpc_timeout=timedelta(seconds=5))
     except (RPCError, WorkflowQueryFailedError):
         return None
+
+
+class SummaryRun(BaseModel):
+    """The latest run of a session's summary workflow, as a progress report sees it."""
+
+    # The workflow's status, lower case: running, completed, failed, terminated …
+    status: str
+    # While it runs: its `status` query's step (None when no worker answered in time).
+    step: str | None = None
+    # When it failed: the typed reason (`recording_not_found` …), for `failure_message`.
+    error_type: str | None = None
+
+
+async def summary_run(client: Client, workflow_id: str) -> SummaryRun | None:
+    """The latest run of the summary workflow `workflow_id`; None when there is none."""
+    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.service import RPCError, RPCStatusCode
+
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    status = description.status
+    name = status.name.lower() if status else "unknown"
+    if status == WorkflowExecutionStatus.RUNNING:
+        return SummaryRun(status=name, step=await summary_status(client, workflow_id))
+    if status != WorkflowExecutionStatus.FAILED:
+        return SummaryRun(status=name)
+    try:
+        await handle.result()
+    except WorkflowFailureError as error:
+        return SummaryRun(status=name, error_type=failure_type(error, "workflow_failed")[0])
+    return SummaryRun(status=name, error_type="workflow_failed")
 
 
 async def check_temporal(client: Client, within_seconds: float = 5.0) -> None:

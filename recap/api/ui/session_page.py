@@ -1,6 +1,10 @@
 """The page of one session: its stored summary beside the compiled timeline it cites, each
 cited ref a link to its timeline line, and links out to the PostHog replay and to the
-workflow in the Temporal UI. A session without a summary shows its recording's metadata."""
+workflow in the Temporal UI. A session without a summary shows its recording's metadata.
+
+`?focus=` shows the summary for that focus area; `?job=` (the summary workflow's id, as the
+Summarize form redirects with) shows how far its run got. People who may write see the
+Summarize form (`recap.api.ui.summarize`)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from recap.api.errors import ApiProblem
-from recap.api.models import is_session_id
-from recap.api.ui.common import UiState, not_found, page, problem, team_page, ui_state
+from recap.api.models import MAX_FOCUS_AREA, is_session_id
+from recap.api.ui.common import (
+    UiState,
+    can_write,
+    not_found,
+    page,
+    problem,
+    team_page,
+    ui_state,
+)
+from recap.api.ui.summarize import STEP_COUNT, page_focus, page_url, progress_of
 from recap.core.naming import summary_workflow_id
 from recap.delivery.links import Links
 from recap.services.delivery import delivery_links
@@ -52,27 +65,40 @@ async def script() -> Response:
 
 
 async def session_page(request: Request, project_id: str, session_id: str) -> Response:
-    """`/ui/{project_id}/sessions/{session_id}`: the summary and its timeline, read-only."""
+    """`/ui/{project_id}/sessions/{session_id}`: the summary and its timeline; for people
+    who may write, the Summarize form and how far its run got."""
     ui = ui_state(request)
     session = await team_page(request, project_id)
     if isinstance(session, Response):
         return session
     if not is_session_id(session_id):
         return not_found(request, session)
+    focus = page_focus(request.query_params.get("focus"))
     stored = await asyncio.to_thread(
-        ui.store.get_summary, team_id=project_id, session_id=session_id, focus_area=None
+        ui.store.get_summary, team_id=project_id, session_id=session_id, focus_area=focus
     )
     summary = stored.summary if stored is not None else None
     links = await asyncio.to_thread(_replay_links, ui, project_id)
+    workflow_id = summary_workflow_id(project_id, session_id, focus)
+    job = request.query_params.get("job")
+    # Only the run this page's summary comes from: nothing else is asked of Temporal.
+    progress = await progress_of(ui, project_id, session_id, focus) if job == workflow_id else None
     context: dict[str, object] = {
         "team_id": project_id,
         "session_id": session_id,
         "replay_url": links.session(session_id) if links is not None else None,
-        "workflow_url": ui.settings.temporal_workflow_url(
-            summary_workflow_id(project_id, session_id)
-        ),
+        "workflow_url": ui.settings.temporal_workflow_url(workflow_id),
         "clock": format_clock,
         "duration": format_duration,
+        "focus": focus,
+        "can_write": can_write(session),
+        "max_focus_area": MAX_FOCUS_AREA,
+        "step_count": STEP_COUNT,
+        "progress": progress,
+        "summarize_url": f"{page_url(project_id, session_id)}/summarize",
+        "progress_url": f"{page_url(project_id, session_id)}/progress",
+        "refresh_url": page_url(project_id, session_id, focus=focus, job=workflow_id),
+        "unfocused_url": page_url(project_id, session_id),
     }
     if summary is None:
         try:
