@@ -148,6 +148,22 @@ class ClusterStore:
         occurrences = [ErrorOccurrence.model_validate(data) for data in found]
         return sorted(occurrences, key=lambda o: (o.session_id, o.t_ms, o.ref))
 
+    def occurrences_of(self, team_id: str, fingerprints: Sequence[str]) -> list[ErrorOccurrence]:
+        """The team's occurrences of `fingerprints` (a few clusters' errors, for their
+        counts over time), by session and time."""
+        self._store.migrate()
+        base = select(ErrorOccurrenceRow.occurrence).where(ErrorOccurrenceRow.team_id == team_id)
+        wanted = sorted(set(fingerprints))
+        found: list[dict[str, Any]] = []
+        with self._store.engine.connect() as connection:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                found.extend(
+                    connection.scalars(base.where(ErrorOccurrenceRow.fingerprint.in_(chunk)))
+                )
+        occurrences = [ErrorOccurrence.model_validate(data) for data in found]
+        return sorted(occurrences, key=lambda o: (o.session_id, o.t_ms, o.ref))
+
     def save_clusters(self, team_id: str, clusters: Sequence[ErrorCluster]) -> None:
         """Replace the team's current clusters with `clusters`, in one transaction."""
         self._store.migrate()
