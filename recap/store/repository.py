@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -42,6 +43,17 @@ class TimelineFacts(BaseModel):
 
     event_count: int
     duration_ms: int
+
+
+@dataclass(frozen=True)
+class SignalCounts:
+    """What code counted in a recording's compiled timeline: rage, dead and slow clicks,
+    and errors (console errors, exceptions, failed requests)."""
+
+    rage: int = 0
+    dead: int = 0
+    slow: int = 0
+    errors: int = 0
 
 
 class StoredSummary(BaseModel):
@@ -200,6 +212,52 @@ class SummaryStore:
                 for timeline_hash, kept, emitted, duration_ms in session.execute(query):
                     found[timeline_hash] = TimelineFacts(
                         event_count=max(kept, emitted or 0), duration_ms=duration_ms or 0
+                    )
+        return found
+
+    def signal_counts(
+        self, *, team_id: str, session_ids: Sequence[str] | None
+    ) -> dict[str, SignalCounts]:
+        """The signals of each recording's summarized timeline (the summary without a focus
+        area, of `session_ids` or of all the team's), read from inside the stored JSON."""
+        stats = TimelineRow.timeline["stats"]
+        columns = [
+            stats[name].as_integer()
+            for name in (
+                "rage_clicks",
+                "dead_clicks",
+                "slow_clicks",
+                "console_errors",
+                "exceptions",
+                "network_errors",
+            )
+        ]
+        query = (
+            select(SummaryRow.session_id, *columns)
+            .join(TimelineRow, TimelineRow.timeline_hash == SummaryRow.timeline_hash)
+            .where(
+                SummaryRow.team_id == team_id,
+                SummaryRow.has_summary.is_(True),
+                SummaryRow.focus_key == "",
+            )
+        )
+        slices: list[Sequence[str] | None] = [None]
+        if session_ids is not None:
+            wanted = sorted(set(session_ids))
+            # SQLite caps bound parameters per statement; ask in slices.
+            slices = [wanted[start : start + 500] for start in range(0, len(wanted), 500)]
+        found: dict[str, SignalCounts] = {}
+        for chunk in slices:
+            sliced = query if chunk is None else query.where(SummaryRow.session_id.in_(chunk))
+            with self._session() as session:
+                for session_id, rage, dead, slow, console, exceptions, network in session.execute(
+                    sliced
+                ):
+                    found[session_id] = SignalCounts(
+                        rage=rage or 0,
+                        dead=dead or 0,
+                        slow=slow or 0,
+                        errors=(console or 0) + (exceptions or 0) + (network or 0),
                     )
         return found
 

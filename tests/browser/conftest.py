@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,13 +24,17 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from recap.core.config import Settings
 from recap.demo.generator import SCENARIOS, generate_session
+from recap.jobs.client import connect, start_clustering
 from recap.llm.gate import gate
 from recap.llm.schema import ModelKeyAction, ModelSummary, RunMetadata, SummaryOutcome
+from recap.reports.models import PatternExample
 from recap.services.summary import compile_session
 from recap.sources.files import DirectorySource
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
-from recap.store.repository import store_for
+from recap.store.reports import ReportStore
+from recap.store.repository import SummaryStore, store_for
 from recap.store.users import UserStore
+from tests.support import report_samples
 from tests.support.api_stack import ApiStack, api_stack, serve
 from tests.support.browser import FIGURES, chromium
 from tests.support.model_double import Reply, completion_body, grounded_reply
@@ -60,6 +65,9 @@ class UiStack:
     summarized: list[str]
     failed: list[str]
     unsummarized: str
+    report_id: str
+    example: PatternExample
+    clusters_job: str
 
 
 def verdict_reply(body: dict[str, Any]) -> Reply:
@@ -103,6 +111,8 @@ async def ui_stack(api_stack: ApiStack) -> AsyncIterator[UiStack]:
     assert all(outcomes.values()), outcomes
     failed = [sid for sid, outcome in outcomes.items() if not outcome["success"]]
     assert failed and len(failed) < len(summarized), outcomes
+    report_id, example = _report_and_digest(store, failed[0])
+    clusters_job = await _clusters(api_stack, token, summarized)
     yield UiStack(
         url=api_stack.url,
         api=api_stack,
@@ -112,7 +122,57 @@ async def ui_stack(api_stack: ApiStack) -> AsyncIterator[UiStack]:
         summarized=summarized,
         failed=failed,
         unsummarized=unsummarized,
+        report_id=report_id,
+        example=example,
+        clusters_job=clusters_job,
     )
+
+
+def _report_and_digest(store: SummaryStore, session_id: str) -> tuple[str, PatternExample]:
+    """A stored report of the team (as a report workflow stores it) whose first pattern's
+    example is the failed session's last cited event, and a digest of it."""
+    stored = store.get_summary(team_id=TEAM, session_id=session_id, focus_area=None)
+    assert stored is not None and stored.summary is not None
+    event = stored.summary.key_actions[-1].event
+    example = PatternExample(
+        session_id=session_id,
+        ref=event.ref,
+        t_ms=event.t_ms,
+        kind=event.kind,
+        target=event.target,
+        description="The order failed with a server error",
+        session_failed=True,
+    )
+    report = report_samples.report(TEAM, report_id="rp_00aa11bb22cc33dd", patterns=3)
+    first = report.patterns[0].model_copy(update={"examples": [example]})
+    report = report.model_copy(update={"patterns": [first, *report.patterns[1:]]})
+    reports = ReportStore(store)
+    # A digest stores its own report: it is this one.
+    digest = report_samples.digest(
+        TEAM, digest_id="dg_00aa11bb22cc33dd", report_id=report.report_id
+    )
+    reports.save_digest(digest.model_copy(update={"report": report}))
+    return report.report_id, example
+
+
+async def _clusters(api_stack: ApiStack, token: str, session_ids: list[str]) -> str:
+    """The team's error clusters, found by a real clustering run; its workflow id."""
+    client = await connect(api_stack.settings)
+    workflow_id = await start_clustering(
+        client,
+        api_stack.settings,
+        team_id=TEAM,
+        session_ids=session_ids,
+        source=api_stack.settings.source,
+    )
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        for _ in range(600):
+            job = (await http.get(f"{api_stack.url}/api/jobs/{workflow_id}")).json()
+            if job["status"] in ("completed", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    assert job["status"] == "completed", job
+    return workflow_id
 
 
 @dataclass

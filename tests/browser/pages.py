@@ -43,7 +43,7 @@ def sign_in(driver: WebDriver, url: str, email: str) -> None:
     wait(driver).until(ready.url_contains("/sessions"))
 
 
-def status(driver: WebDriver) -> int:
+def page_status(driver: WebDriver) -> int:
     """The HTTP status of the page the browser shows."""
     return int(
         driver.execute_script(
@@ -52,7 +52,9 @@ def status(driver: WebDriver) -> int:
     )
 
 
-def check_page(driver: WebDriver, url: str, name: str, shots: Path) -> dict[str, Any]:
+def check_page(
+    driver: WebDriver, url: str, name: str, shots: Path, *, status: int = 200
+) -> dict[str, Any]:
     """Opens `url` at phone and desktop width: it fits the phone's width, axe-core finds
     no serious or critical violation, and its figures are taken at desktop width (a first
     visit: nothing cached). Screenshots `{name}-375.png` and `{name}-1280.png`."""
@@ -61,7 +63,8 @@ def check_page(driver: WebDriver, url: str, name: str, shots: Path) -> dict[str,
         viewport(driver, width)
         driver.get(url)
         wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
-        assert status(driver) == 200, f"{name} answered {status(driver)}"
+        answered = page_status(driver)
+        assert answered == status, f"{name} answered {answered}"
         screenshot(driver, shots / f"{name}-{width}.png")
         if width == PHONE:
             assert horizontal_overflow(driver) <= 1, f"{name} is wider than a phone"

@@ -10,7 +10,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 
 from tests.browser.conftest import TEAM, UiStack
-from tests.browser.pages import check_page, sign_in, status, wait
+from tests.browser.pages import check_page, page_status, sign_in, wait
 
 
 def test_signing_in_leads_to_the_teams_recordings(
@@ -57,7 +57,7 @@ def test_a_cited_ref_scrolls_to_its_timeline_line_and_marks_it(
 def test_another_teams_session_page_is_not_found(browser: WebDriver, ui_stack: UiStack) -> None:
     sign_in(browser, ui_stack.url, ui_stack.other_email)
     browser.get(f"{ui_stack.url}/ui/{TEAM}/sessions/{ui_stack.summarized[0]}")
-    assert status(browser) == 404
+    assert page_status(browser) == 404
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
     # The page tells nothing of the other team's summary.
     assert ui_stack.summarized[0] not in browser.page_source
@@ -71,7 +71,7 @@ def test_a_form_without_its_csrf_token_is_refused(browser: WebDriver, ui_stack: 
     )
     browser.find_element(By.CSS_SELECTOR, "form[action='/ui/sign-out'] button").click()
     wait(browser).until(ready.text_to_be_present_in_element((By.TAG_NAME, "h1"), "expired"))
-    assert status(browser) == 403
+    assert page_status(browser) == 403
     # Nothing changed: the person is still signed in.
     browser.get(f"{ui_stack.url}/ui/{TEAM}/sessions")
     assert browser.current_url.endswith(f"/ui/{TEAM}/sessions")

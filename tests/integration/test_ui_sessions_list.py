@@ -23,6 +23,7 @@ from recap.embedded.ports import free_port
 from recap.llm.schema import CitedEvent, Issue, IssueKind, KeyAction, SummaryOutcome
 from recap.store.repository import SummaryStore, store_for
 from recap.store.users import UserStore
+from recap.timeline.models import SessionInfo, Timeline, TimelineStats
 from tests.support.api_stack import serve
 from tests.support.store_samples import summary
 
@@ -46,7 +47,7 @@ class Deployment:
     RAGE = 1  # failure, a rage click
     CRASH = 2  # failure, an exception
     BOTH = 3  # success, a rage click and an error
-    CALM = 4  # success, nothing cited
+    CALM = 4  # success, a slow click its summary does not cite
 
     def pick(self, *indexes: int) -> set[str]:
         return {self.ids[index] for index in indexes}
@@ -64,8 +65,20 @@ def _save(
     success: bool,
     actions: list[CitedEvent] | None = None,
     errors: list[CitedEvent] | None = None,
+    stats: TimelineStats | None = None,
 ) -> None:
-    written = summary(title, session_id=session_id).model_copy(
+    """The summary, written from a stored timeline whose counts (`stats`) are the
+    recording's signals, as the compiler counted them."""
+    timeline_hash = f"h-{session_id}"
+    timeline = Timeline(
+        session=SessionInfo(session_id=session_id, duration_ms=60_000, windows=1),
+        events=[],
+        stats=stats or TimelineStats(),
+    )
+    store.save_timeline(
+        team_id="team-a", timeline_hash=timeline_hash, timeline=timeline, text="", tokens=1
+    )
+    written = summary(title, session_id=session_id, timeline_hash=timeline_hash).model_copy(
         update={
             "summary_outcome": SummaryOutcome(description=f"{title}.", success=success),
             "key_actions": [KeyAction(event=e, description="clicked") for e in actions or []],
@@ -103,6 +116,7 @@ def _deployment(root: Path) -> Deployment:
         "Gives up on the coupon",
         success=False,
         actions=[_event("e3", "click", "rage")],
+        stats=TimelineStats(rage_clicks=3),
     )
     _save(
         store,
@@ -110,6 +124,7 @@ def _deployment(root: Path) -> Deployment:
         "Checkout crashed at payment",
         success=False,
         errors=[_event("e7", "exception")],
+        stats=TimelineStats(exceptions=1),
     )
     _save(
         store,
@@ -117,8 +132,16 @@ def _deployment(root: Path) -> Deployment:
         "Signs up despite a broken form",
         success=True,
         actions=[_event("e2", "click", "rage", "error_after")],
+        stats=TimelineStats(rage_clicks=4, network_errors=1, console_errors=2),
     )
-    _save(store, ids[d.CALM], "Reads the pricing page", success=True)
+    # A slow click the summary never mentions is still the recording's signal.
+    _save(
+        store,
+        ids[d.CALM],
+        "Reads the pricing page",
+        success=True,
+        stats=TimelineStats(slow_clicks=1),
+    )
     UserStore(store).create(team_id="team-a", email="ada@example.com", password=PASSWORD)
     return d
 
@@ -204,7 +227,7 @@ def test_summarized_no_lists_only_the_unsummarized(
     assert _listed(ada, "summarized=yes") == summarized
 
 
-def test_signals_list_those_citing_every_chosen_one(
+def test_signals_list_those_with_every_chosen_one(
     deployment: Deployment, ada: httpx.Client
 ) -> None:
     d = deployment
@@ -212,7 +235,7 @@ def test_signals_list_those_citing_every_chosen_one(
     assert _listed(ada, "signal=error") == d.pick(d.CRASH, d.BOTH)
     assert _listed(ada, "signal=rage&signal=error") == d.pick(d.BOTH)
     assert _listed(ada, "signal=rage&outcome=failure") == d.pick(d.RAGE)
-    assert _listed(ada, "signal=slow") == set()
+    assert _listed(ada, "signal=slow") == d.pick(d.CALM)
 
 
 def test_search_finds_titles_outcomes_and_ids(deployment: Deployment, ada: httpx.Client) -> None:
@@ -288,3 +311,15 @@ def test_a_page_reads_the_store_twice_whatever_the_number_of_recordings(
     _page(ada, "signal=rage&q=coupon")
     # Once for the whole listing, once for the page's rows: no read per row.
     assert calls == [RECORDINGS, 1]
+    signals: list[int | None] = []
+    count = SummaryStore.signal_counts
+
+    def counted_signals(self: SummaryStore, **kwargs: Any) -> Any:
+        ids = kwargs["session_ids"]
+        signals.append(None if ids is None else len(ids))
+        return count(self, **kwargs)
+
+    monkeypatch.setattr(SummaryStore, "signal_counts", counted_signals)
+    _page(ada, "signal=rage")
+    # The team's counts once for the filter, the page's for its rows.
+    assert signals == [None, 2]

@@ -2,10 +2,10 @@
 a recording's stored summary (`SessionFilters.matches`), and written back into the pager's
 links (`SessionFilters.query_string`).
 
-A recording's signals are the ones its stored summary cites: the flags and kinds that code
-copied from the timeline onto each cited event (never the model's words). A recording
-whose summary cites no rage click is therefore not listed under `signal=rage`, even if its
-timeline has one the model did not mention; an unsummarized recording has no known signals.
+A recording's signals are what code counted in the compiled timeline its summary was
+written from (rage, dead and slow clicks; console errors, exceptions and failed requests),
+never the model's words, and whether or not the summary mentions them. An unsummarized
+recording has no known signals yet.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from urllib.parse import urlencode
 
 from recap.api.errors import ApiProblem
 from recap.api.recording_filters import RecordingFilters, recording_filters
-from recap.llm.schema import CitedEvent
-from recap.store.repository import StoredSummary
-from recap.timeline.models import ERROR_KINDS, Flag
+from recap.store.repository import SignalCounts, StoredSummary
 
 Outcome = Literal["success", "failure"]
 Signal = Literal["rage", "dead", "error", "slow"]
@@ -34,9 +32,6 @@ SIGNAL_LABELS: Final[dict[Signal, str]] = {
 }
 SEARCH_MAX: Final = 200
 _SUMMARIZED: Final[dict[str, bool]] = {"yes": True, "no": False}
-# A cited event is an error when it is an error line or an action a console error,
-# exception or failed request followed; a slow request line is slow, not an error.
-_ERROR_FLAGS: Final = frozenset({Flag.ERROR_AFTER.value, Flag.FAILED.value})
 
 
 @dataclass(frozen=True)
@@ -71,9 +66,14 @@ class SessionFilters:
             or self.q
         )
 
-    def matches(self, session_id: str, stored: StoredSummary | None) -> bool:
-        """Whether the recording passes every filter but the dates (which need the
-        recording's metadata and are the catalog's): the summary-side ones."""
+    def matches(
+        self,
+        session_id: str,
+        stored: StoredSummary | None,
+        signals: frozenset[Signal] = frozenset(),
+    ) -> bool:
+        """Whether the recording (with its `signals`) passes every filter but the dates
+        (which need the recording's metadata and are the catalog's)."""
         summary = stored.summary if stored is not None and stored.has_summary else None
         if self.summarized is not None and (summary is not None) != self.summarized:
             return False
@@ -81,7 +81,7 @@ class SessionFilters:
             outcome = stored.summary_outcome if stored is not None else None
             if outcome is None or outcome.success != (self.outcome == "success"):
                 return False
-        if self.signals and not self.signals <= summary_signals(stored):
+        if self.signals and not self.signals <= signals:
             return False
         if self.q:
             needle = self.q.casefold()
@@ -113,28 +113,17 @@ class SessionFilters:
         return urlencode(pairs)
 
 
-def summary_signals(stored: StoredSummary | None) -> frozenset[Signal]:
-    """The signals the stored summary cites, by the code's flags on its cited events."""
-    if stored is None or stored.summary is None:
+def signals_of(counts: SignalCounts | None) -> frozenset[Signal]:
+    """The signals of a recording's counts; none when nothing was counted."""
+    if counts is None:
         return frozenset()
-    found: set[Signal] = set()
-    for event in stored.summary.cited_events():
-        found.update(_event_signals(event))
-    return frozenset(found)
-
-
-def _event_signals(event: CitedEvent) -> set[Signal]:
-    flags = set(event.flags)
-    found: set[Signal] = set()
-    if Flag.RAGE.value in flags:
-        found.add("rage")
-    if Flag.DEAD.value in flags:
-        found.add("dead")
-    if Flag.SLOW.value in flags:
-        found.add("slow")
-    if (event.kind in ERROR_KINDS and Flag.SLOW.value not in flags) or flags & _ERROR_FLAGS:
-        found.add("error")
-    return found
+    present = {
+        "rage": counts.rage,
+        "dead": counts.dead,
+        "error": counts.errors,
+        "slow": counts.slow,
+    }
+    return frozenset(signal for signal in SIGNALS if present[signal] > 0)
 
 
 def _choice(values: list[str]) -> str:

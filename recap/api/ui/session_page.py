@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from recap.api.errors import ApiProblem
 from recap.api.models import MAX_FOCUS_AREA, is_session_id
+from recap.api.ui.clusters_page import similar_sessions
 from recap.api.ui.common import (
     UiState,
     can_write,
@@ -120,8 +121,10 @@ async def session_page(request: Request, project_id: str, session_id: str) -> Re
     timeline = stored_timeline.timeline if stored_timeline is not None else None
     cited = {event.ref for event in summary.cited_events()}
     times = {event.ref: event.t_ms for event in summary.cited_events()}
+    similar = await similar_sessions(ui, project_id, session_id)
     context.update(
         summary=summary,
+        similar=similar,
         recording=None,
         lines=_lines(timeline, cited) if timeline is not None else [],
         known_refs={event.ref for event in timeline.events} if timeline is not None else set(),

@@ -1,5 +1,6 @@
 """The team's recordings, a page at a time, each with its summary's title, outcome and the
-signals it cites, narrowed by the filter form (see `session_filters` for what each means).
+signals code found in it, narrowed by the filter form (see `session_filters` for what each
+means).
 
 The filters live in the query string, so a filtered list is a link to keep. A value the list
 cannot filter by (`date_from=banana`, `outcome=maybe`) is answered 400 with the form, the
@@ -20,8 +21,9 @@ from recap.api.ui.common import duration_text, page, page_number, team_page, ui_
 from recap.api.ui.session_filters import (
     SIGNAL_LABELS,
     SIGNALS,
+    Signal,
     parse_filters,
-    summary_signals,
+    signals_of,
 )
 from recap.store.repository import StoredSummary
 
@@ -55,6 +57,12 @@ async def sessions_page(request: Request, project_id: str) -> Response:
     }
     if problems:
         return page(request, "sessions.html", context, status=400, session=session)
+    # Filtering by signals reads the team's counts once, not each recording's.
+    counted = (
+        await asyncio.to_thread(ui.store.signal_counts, team_id=project_id, session_ids=None)
+        if filters.signals
+        else {}
+    )
     listing = await ui.catalog.listing(
         project_id,
         limit=PAGE_SIZE,
@@ -62,25 +70,33 @@ async def sessions_page(request: Request, project_id: str) -> Response:
         has_summary=None,
         success=None,
         filters=filters.dates,
-        summary_filter=filters.matches if filters.active else None,
+        summary_filter=(
+            (lambda sid, stored: filters.matches(sid, stored, signals_of(counted.get(sid))))
+            if filters.active
+            else None
+        ),
     )
+    shown = [recording.id for recording in listing.results]
     # The listing read every summary to filter; the rows need the page's full ones only.
     summaries = await asyncio.to_thread(
-        ui.store.recording_summaries,
-        team_id=project_id,
-        session_ids=[recording.id for recording in listing.results],
+        ui.store.recording_summaries, team_id=project_id, session_ids=shown
     )
+    counts = await asyncio.to_thread(ui.store.signal_counts, team_id=project_id, session_ids=shown)
     context.update(
-        rows=[_row(recording, summaries.get(recording.id)) for recording in listing.results],
+        rows=[
+            _row(recording, summaries.get(recording.id), signals_of(counts.get(recording.id)))
+            for recording in listing.results
+        ],
         count=listing.count,
         pages=max(1, -(-listing.count // PAGE_SIZE)),
     )
     return page(request, "sessions.html", context, session=session)
 
 
-def _row(recording: SessionRecording, stored: StoredSummary | None) -> dict[str, Any]:
+def _row(
+    recording: SessionRecording, stored: StoredSummary | None, signals: frozenset[Signal]
+) -> dict[str, Any]:
     outcome = stored.summary_outcome if stored else None
-    cited = summary_signals(stored)
     start = recording.start_time
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)  # sources' times are UTC
@@ -90,7 +106,7 @@ def _row(recording: SessionRecording, stored: StoredSummary | None) -> dict[str,
         "outcome": None if outcome is None else ("success" if outcome.success else "failure"),
         "outcome_text": outcome.description if outcome else None,
         "duration": duration_text(recording.recording_duration),
-        "signals": [signal for signal in SIGNALS if signal in cited],
+        "signals": [signal for signal in SIGNALS if signal in signals],
         "start_url": recording.start_url,
         "start_time": start.astimezone(UTC) if start is not None else None,
     }
