@@ -47,9 +47,13 @@ async def run_demo(
         await stack.start()
     stop = asyncio.Event()
     recordings = settings.data_dir / "demo" / "recordings"
-    # The demo's worker reads the sample sessions it names, whatever RECAP_SOURCE says.
-    allowed = ",".join(filter(None, [settings.allowed_sources, f"files:{recordings.resolve()}"]))
-    worker_settings = settings.model_copy(update={"allowed_sources": allowed})
+    # The demo's worker reads the sample sessions, whatever RECAP_SOURCE says: those it is
+    # named, and those the pages and the API ask it to summarize (they name no source).
+    demo_source = f"files:{recordings.resolve()}"
+    allowed = ",".join(filter(None, [settings.allowed_sources, demo_source]))
+    worker_settings = settings.model_copy(
+        update={"allowed_sources": allowed, "source": demo_source}
+    )
     worker_task = asyncio.create_task(run_worker(worker_settings, stop))
     api_task: asyncio.Task[None] | None = None
     demo_key: tuple[str, str] | None = None

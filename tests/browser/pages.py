@@ -16,6 +16,7 @@ from tests.browser.conftest import PASSWORD
 from tests.support.browser import (
     DESKTOP,
     PHONE,
+    color_scheme,
     horizontal_overflow,
     page_figures,
     report,
@@ -57,7 +58,8 @@ def check_page(
 ) -> dict[str, Any]:
     """Opens `url` at phone and desktop width: it fits the phone's width, axe-core finds
     no serious or critical violation, and its figures are taken at desktop width (a first
-    visit: nothing cached). Screenshots `{name}-375.png` and `{name}-1280.png`."""
+    visit: nothing cached), and the dark theme passes axe-core too. Screenshots
+    `{name}-375.png`, `{name}-1280.png` and `{name}-1280-dark.png`."""
     figures: dict[str, Any] = {}
     for width in (PHONE, DESKTOP):
         viewport(driver, width)
@@ -72,6 +74,14 @@ def check_page(
             figures = page_figures(driver)
         violations = serious_violations(driver)
         assert violations == [], f"{name} at {width} px: {violations}"
+    # The dark theme, for readers who prefer it: its contrast is checked too.
+    color_scheme(driver, "dark")
+    try:
+        screenshot(driver, shots / f"{name}-{DESKTOP}-dark.png")
+        violations = serious_violations(driver)
+        assert violations == [], f"{name} in the dark theme: {violations}"
+    finally:
+        color_scheme(driver, "light")
     report(
         f"page {name}",
         transferred_bytes=figures["transferred"],

@@ -52,6 +52,8 @@ def test_a_cited_ref_scrolls_to_its_timeline_line_and_marks_it(
         line,
     )
     assert browser.current_url.endswith(f"#{target}")
+    # What a person sees after the click, as it is on screen.
+    browser.save_screenshot(str(shots / "session-ref-clicked-1280.png"))
 
 
 def test_another_teams_session_page_is_not_found(browser: WebDriver, ui_stack: UiStack) -> None:

@@ -100,6 +100,14 @@ def viewport(driver: WebDriver, width: int, height: int = 900) -> None:
     )
 
 
+def color_scheme(driver: WebDriver, scheme: str) -> None:
+    """The reader's preferred colour scheme, `light` or `dark`, as the page sees it."""
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+    )
+
+
 def screenshot(driver: WebDriver, path: Path) -> Path:
     """The whole page, beyond the viewport, as a PNG at `path`."""
     size = driver.execute_script(

@@ -314,7 +314,9 @@ def _similar(ui: UiState, team_id: str, session_id: str, limit: int) -> list[Sim
                 outcome=None if outcome is None else ("success" if outcome.success else "failure"),
                 outcome_text=outcome.description if outcome is not None else None,
                 score=match.score,
-                shared_clusters=[name for name, ids in hit if match.session_id in ids],
+                shared_clusters=list(
+                    dict.fromkeys(name for name, ids in hit if match.session_id in ids)
+                ),
             )
         )
     return views
