@@ -441,3 +441,17 @@ def test_signing_in_again_ends_the_session_the_browser_held(http: httpx.Client) 
     http.cookies.clear()
     http.cookies.set(SESSION_COOKIE, first)
     assert http.get("/ui/team-a/sessions").status_code == 303
+
+
+def test_a_team_without_a_source_gets_a_page_that_says_so(tmp_path: Path) -> None:
+    # Only team-a reads the deployment's source: team-b has none of its own.
+    deployment = _deployment(tmp_path, source_teams="team-a")
+    with (
+        serve(deployment.settings) as url,
+        httpx.Client(base_url=url, follow_redirects=False, timeout=30) as http,
+    ):
+        assert _sign_in(http, email="bo@example.com", password=PASSWORD).status_code == 303
+        answer = http.get("/ui/team-b/sessions")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Recordings unavailable" in answer.text and "no recording source" in answer.text

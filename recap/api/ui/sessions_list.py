@@ -16,16 +16,27 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from recap.api.catalog import Listing
+from recap.api.errors import ApiProblem
 from recap.api.models import SessionRecording
-from recap.api.ui.common import duration_text, page, page_number, team_page, ui_state
+from recap.api.ui.common import (
+    UiState,
+    duration_text,
+    page,
+    page_number,
+    problem,
+    team_page,
+    ui_state,
+)
 from recap.api.ui.session_filters import (
     SIGNAL_LABELS,
     SIGNALS,
+    SessionFilters,
     Signal,
     parse_filters,
     signals_of,
 )
-from recap.store.repository import StoredSummary
+from recap.store.repository import SignalCounts, StoredSummary
 
 PAGE_SIZE = 25
 
@@ -63,19 +74,11 @@ async def sessions_page(request: Request, project_id: str) -> Response:
         if filters.signals
         else {}
     )
-    listing = await ui.catalog.listing(
-        project_id,
-        limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE,
-        has_summary=None,
-        success=None,
-        filters=filters.dates,
-        summary_filter=(
-            (lambda sid, stored: filters.matches(sid, stored, signals_of(counted.get(sid))))
-            if filters.active
-            else None
-        ),
-    )
+    try:
+        listing = await _listing(ui, project_id, filters, number, counted)
+    except ApiProblem as failure:
+        # The team's source is unset or down: say so on a page, not in the API's JSON.
+        return problem(request, failure.status, "Recordings unavailable", failure.detail, session)
     shown = [recording.id for recording in listing.results]
     # The listing read every summary to filter; the rows need the page's full ones only.
     summaries = await asyncio.to_thread(
@@ -110,3 +113,25 @@ def _row(
         "start_url": recording.start_url,
         "start_time": start.astimezone(UTC) if start is not None else None,
     }
+
+
+async def _listing(
+    ui: UiState,
+    project_id: str,
+    filters: SessionFilters,
+    number: int,
+    counted: dict[str, SignalCounts],
+) -> Listing:
+    return await ui.catalog.listing(
+        project_id,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+        has_summary=None,
+        success=None,
+        filters=filters.dates,
+        summary_filter=(
+            (lambda sid, stored: filters.matches(sid, stored, signals_of(counted.get(sid))))
+            if filters.active
+            else None
+        ),
+    )
