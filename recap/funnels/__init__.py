@@ -1,0 +1,1 @@
+"""Funnel drop-off, explained (issue 20): being built."""

@@ -1,0 +1,1 @@
+"""One person's journey across sessions (issue 20): being built."""
