@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recap.core.logging import get_logger
@@ -210,7 +210,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body(type_, code, detail, attr), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        # A path under the pages that nothing serves gets the pages' own not-found page.
+        page_not_found = getattr(request.app.state, "page_not_found", None)
+        if error.status_code == 404 and page_not_found and request.url.path.startswith("/ui/"):
+            answer: Response = await page_not_found(request)
+            return answer
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
         detail = "Not found." if error.status_code == 404 else str(error.detail)
         return JSONResponse(

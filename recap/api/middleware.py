@@ -167,11 +167,5 @@ class TrailingSlashes:
         await self.app(scope, receive, send)
 
     def _routed(self, scope: Scope) -> bool:
-        """Whether a route takes the path (for any method: a wrong one still answers 405).
-        A catch-all (a `:path` parameter, such as the pages' not-found page) does not
-        count: the other form of a path a real route takes is that route."""
-        return any(
-            route.matches(scope)[0] is not Match.NONE
-            and ":path}" not in str(getattr(route, "path", ""))
-            for route in self.routes
-        )
+        """Whether a route takes the path (for any method: a wrong one still answers 405)."""
+        return any(route.matches(scope)[0] is not Match.NONE for route in self.routes)

@@ -23,16 +23,18 @@ from recap.api.app import create_app
 from recap.core.config import Settings
 from recap.demo.generator import write_sample_sessions
 from recap.embedded.ports import free_port
+from recap.services.journeys import save_journey
 from recap.services.summary import store_summary
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.reports import ReportStore
 from recap.store.repository import store_for
-from tests.support import report_samples
+from tests.support import journey_samples, report_samples
 from tests.support.api_stack import serve
 from tests.support.store_samples import summary
 
 TEAM = "slashes-team"
 REPORT_ID = "rp_00000000005a5e55"
+JOURNEY_ID = "jn_00000000005a5e55"
 DIGEST_ID = "dg_00000000000000d1"
 # Answers that would mean the request never reached the route it names.
 NOT_ROUTED = {307, 308, 404, 405}
@@ -68,6 +70,8 @@ def _deployment(tmp_path: Path, **overrides: Any) -> Deployment:
     # A stored pattern report, so `…/reports/{report_id}/` has one to answer.
     ReportStore(store).save_report(report_samples.report(TEAM, report_id=REPORT_ID))
     ReportStore(store).save_digest(report_samples.digest(TEAM, digest_id=DIGEST_ID))
+    # A stored journey, so `…/persons/{distinct_id}/journey/` has one to answer.
+    save_journey(store, journey_samples.stored_journey(TEAM, JOURNEY_ID, "someone@example.com"))
     keys = KeyStore(store)
     _, token = keys.create(team_id=TEAM, scopes=[READ_SCOPE, WRITE_SCOPE], label="slashes")
     return Deployment(settings=settings, token=token, session_ids=session_ids)
@@ -98,6 +102,7 @@ def _concrete(template: str, deployment: Deployment) -> str:
         "workflow_id": f"session-batch:{TEAM}:slashes",
         "report_id": REPORT_ID,
         "digest_id": DIGEST_ID,
+        "cluster_id": "c0ffee",
         "distinct_id": "someone@example.com",
     }
     return re.sub(r"{(\w+)(?::\w+)?}", lambda found: values[found.group(1)], template)
@@ -111,8 +116,7 @@ def _routes(app: FastAPI) -> list[tuple[str, str]]:
         for route in iter_route_contexts(app.routes)
         if route.path is not None
         for method in route.methods or ()
-        # The pages' not-found page takes any path: it has no form of its own to test.
-        if method != "HEAD" and ":path}" not in route.path
+        if method != "HEAD"
     )
 
 

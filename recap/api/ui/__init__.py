@@ -12,6 +12,7 @@ from recap.api.deps import Runtime
 from recap.api.ui import (
     clusters_page,
     jobs_page,
+    journey_page,
     pages,
     reports_pages,
     session_page,
@@ -30,7 +31,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(reports_pages.router())
     app.include_router(clusters_page.router())
     app.include_router(jobs_page.router())
-    app.include_router(pages.fallback_router())
+    app.include_router(journey_page.router())
 
 
 __all__ = ["install"]

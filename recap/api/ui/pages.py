@@ -70,6 +70,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         runtime=runtime,
     )
     app.include_router(_router())
+    app.state.page_not_found = unknown_page
 
 
 def _router() -> APIRouter:
@@ -80,14 +81,6 @@ def _router() -> APIRouter:
     routes.add_api_route("/sign-out", sign_out, methods=["POST"])
     routes.add_api_route("/static/recap.css", stylesheet, methods=["GET"])
     routes.add_api_route("/static/favicon.svg", favicon, methods=["GET"])
-    return routes
-
-
-def fallback_router() -> APIRouter:
-    """Every other path under `/ui/`: a page that says so, not the API's JSON. Included
-    after all the pages, as it matches any path."""
-    routes = APIRouter(prefix="/ui", include_in_schema=False)
-    routes.add_api_route("/{path:path}", unknown_page, methods=["GET", "HEAD"])
     return routes
 
 
@@ -118,7 +111,8 @@ async def favicon() -> Response:
     )
 
 
-async def unknown_page(request: Request, path: str) -> Response:
+async def unknown_page(request: Request) -> Response:
+    """The page for a path under `/ui/` that nothing serves (the app's 404 handler asks)."""
     session, _ = await signed_in(request)
     return not_found(request, session)
 
