@@ -24,6 +24,8 @@ from activities.batch import BatchActivities
 from activities.clusters import ClusterActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
+from activities.funnel import FunnelActivities
+from activities.journey import JourneyActivities
 from activities.report import ReportActivities
 from activities.schedule import ScheduleActivities
 from activities.summary import SummaryActivities
@@ -56,6 +58,8 @@ class WorkerActivities:
     delivery: DeliveryActivities
     report: ReportActivities
     digest: DigestActivities
+    funnel: FunnelActivities
+    journey: JourneyActivities
 
     def main_queue(self) -> list[Callable[..., Any]]:
         """Fetch, compile, store, batch and schedule bookkeeping: the workflows' own queue."""
@@ -77,6 +81,8 @@ class WorkerActivities:
             self.report.plan_assignment,
             self.report.store_report,
             self.digest.make_digest,
+            self.funnel.read_funnel_metadata,
+            self.journey.select_person_sessions,
         ]
 
     def model_queue(self) -> list[Callable[..., Any]]:
@@ -87,6 +93,8 @@ class WorkerActivities:
             self.report.find_patterns_in_chunk,
             self.report.consolidate_patterns,
             self.report.assign_chunk_events,
+            self.funnel.make_funnel_report,
+            self.journey.build_person_journey,
         ]
 
 
@@ -103,6 +111,8 @@ def build_activities(settings: Settings) -> WorkerActivities:
         delivery=DeliveryActivities(settings, store, open_source),
         report=ReportActivities(settings, store, open_source, new_model),
         digest=DigestActivities(store),
+        funnel=FunnelActivities(settings, store, open_source, new_model),
+        journey=JourneyActivities(settings, store, open_source, new_model),
     )
 
 

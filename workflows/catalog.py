@@ -6,7 +6,9 @@ from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.cluster_errors import ClusterErrorsWorkflow
 from workflows.deliver import DeliverWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.funnel_report import FunnelReportWorkflow
 from workflows.pattern_report import PatternReportWorkflow
+from workflows.person_journey import PersonJourneyWorkflow
 from workflows.scheduled_summaries import ScheduledSummariesWorkflow
 from workflows.session_summary import SummarizeSessionWorkflow
 
@@ -18,6 +20,8 @@ ALL_WORKFLOWS = (
     DeliverWorkflow,
     PatternReportWorkflow,
     DigestWorkflow,
+    PersonJourneyWorkflow,
+    FunnelReportWorkflow,
 )
 
 __all__ = [
@@ -25,7 +29,9 @@ __all__ = [
     "ClusterErrorsWorkflow",
     "DeliverWorkflow",
     "DigestWorkflow",
+    "FunnelReportWorkflow",
     "PatternReportWorkflow",
+    "PersonJourneyWorkflow",
     "ScheduledSummariesWorkflow",
     "SummarizeSessionWorkflow",
     "SummarizeSessionsIndividuallyWorkflow",

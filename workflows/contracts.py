@@ -31,10 +31,16 @@ __all__ = [
     "DigestInput",
     "DigestResult",
     "ExtractionCounts",
+    "FunnelReportInput",
+    "FunnelReportProgress",
+    "FunnelReportResult",
     "MakeDigestInput",
     "PatternReportInput",
     "PatternReportProgress",
     "PatternReportResult",
+    "PersonJourneyInput",
+    "PersonJourneyProgress",
+    "PersonJourneyResult",
     "ReportSelection",
     "ReportStep",
     "ScheduledSummariesInput",
@@ -274,6 +280,45 @@ class PatternReportResult(BaseModel):
     delivery_workflow_id: str | None = None
 
 
+# -- a funnel drop-off report: FunnelReportWorkflow -------------------------------------
+
+
+class FunnelReportInput(BaseModel):
+    team_id: str
+    # The step specs in order (`url:/cart`, `click:"Checkout"` …), checked by the starter.
+    steps: list[str] = Field(min_length=2, max_length=20)
+    # The sessions, or a selection that lists them when the run starts.
+    session_ids: list[str] = Field(default_factory=list, max_length=1000)
+    selection: ReportSelection | None = None
+    focus_area: str | None = Field(default=None, max_length=500)
+    force: bool = False
+    max_concurrency: int | None = Field(default=None, ge=1)
+    # "files:DIR" or "posthog"; never a credential.
+    source: str | None = None
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None
+
+
+FunnelStepName = Literal["selecting", "summarizing", "describing", "explaining", "done"]
+
+
+class FunnelReportProgress(BaseModel):
+    """What a funnel run is doing, for `recap funnel`'s bar."""
+
+    step: FunnelStepName
+    sessions_total: int = 0
+    sessions_summarized: int = 0
+    sessions_failed: int = 0
+    report_id: str | None = None
+
+
+class FunnelReportResult(BaseModel):
+    report_id: str
+    sessions_reported: int
+    factors: int
+    not_reported: int
+
+
 # -- a digest: DigestWorkflow, one run per period of a digest schedule ------------------
 
 
@@ -290,3 +335,49 @@ class DigestInput(BaseModel):
     source: str | None = None
     # The model's task queue; None means the one the worker is configured with.
     llm_task_queue: str | None = None
+
+
+# -- one person's journey across sessions: PersonJourneyWorkflow ------------------------
+
+# A person's sessions read at most (the newest kept): a bot's thousands do not run away.
+JOURNEY_MAX_SESSIONS = 200
+
+
+class PersonJourneyInput(BaseModel):
+    team_id: str
+    # A distinct id, or (with `by_person_id`) a PostHog person's uuid.
+    distinct_id: str = Field(min_length=1, max_length=400)
+    by_person_id: bool = False
+    # The recordings that started within this long before the run started.
+    since_seconds: int = Field(default=30 * 86_400, ge=60, le=10 * 366 * 86_400)
+    max_sessions: int = Field(default=JOURNEY_MAX_SESSIONS, ge=1, le=JOURNEY_MAX_SESSIONS)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    # "files:DIR" or "posthog"; never a credential.
+    source: str | None = None
+    # The model's task queue; None means the one the worker is configured with.
+    llm_task_queue: str | None = None
+
+
+JourneyStep = Literal["selecting", "summarizing", "building", "done"]
+
+
+class PersonJourneyProgress(BaseModel):
+    """What a journey run is doing, for `recap journey`'s bar and the API."""
+
+    step: JourneyStep
+    sessions_total: int = 0
+    sessions_found: int = 0
+    truncated: bool = False
+    sessions_summarized: int = 0
+    sessions_failed: int = 0
+    journey_id: str | None = None
+
+
+class PersonJourneyResult(BaseModel):
+    journey_id: str
+    sessions: int
+    succeeded: int
+    failed: int
+    unknown: int
+    truncated: bool
+    model_calls: int

@@ -9,6 +9,8 @@ from recap.cli.batch import batch_app
 from recap.cli.clusters import clusters_app, similar
 from recap.cli.destinations import destinations_app
 from recap.cli.doctor import doctor
+from recap.cli.funnels import funnel
+from recap.cli.journeys import journey
 from recap.cli.keys import keys_app
 from recap.cli.reports import report_app
 from recap.cli.schedule import schedule_app
@@ -37,6 +39,9 @@ app.command("api")(api)
 app.command("demo")(demo)
 # Across a team's sessions (clusters.py).
 app.command("similar")(similar)
+app.command("funnel")(funnel)
+# One person across their sessions (journeys.py).
+app.command("journey")(journey)
 
 app.add_typer(batch_app, name="batch")
 app.add_typer(schedule_app, name="schedule", help="scheduled summaries (Temporal Schedules)")

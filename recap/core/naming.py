@@ -120,6 +120,57 @@ def report_batch_workflow_id(team_id: str, report_workflow_id: str) -> str:
     return batch_workflow_id(team_id, f"report-{digest}")
 
 
+FUNNEL_WORKFLOW = "FunnelReportWorkflow"
+FUNNEL_ID_PREFIX = "funnel-report"
+
+
+def funnel_workflow_id(team_id: str, key: str) -> str:
+    """One funnel report run; `key` (`funnel_request_key`) is stable per request."""
+    return f"{FUNNEL_ID_PREFIX}:{team_id}:{key}"
+
+
+def funnel_request_key(
+    *,
+    steps: list[str],
+    session_ids: list[str],
+    focus_area: str | None,
+    force: bool,
+    selection: str | None = None,
+    asked_at: datetime | None = None,
+) -> str:
+    """16 hex over the steps (in order) and what `report_request_key` covers."""
+    key = report_request_key(
+        session_ids=session_ids,
+        focus_area=focus_area,
+        force=force,
+        selection=selection,
+        asked_at=asked_at,
+    )
+    return hashlib.sha256("\x00".join([key, *steps]).encode()).hexdigest()[:16]
+
+
+JOURNEY_WORKFLOW = "PersonJourneyWorkflow"
+JOURNEY_ID_PREFIX = "person-journey"
+
+
+def journey_workflow_id(
+    team_id: str, distinct_id: str, since_seconds: int, *, by_person_id: bool = False
+) -> str:
+    """One person's journey over a period: stable per team, person and period, so the
+    same request while one runs attaches to it (the id is hashed: a distinct id may be an
+    email or hold any character)."""
+    kind = "person" if by_person_id else "distinct"
+    key = "\x00".join([kind, distinct_id, str(since_seconds)])
+    return f"{JOURNEY_ID_PREFIX}:{team_id}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def journey_batch_workflow_id(team_id: str, journey_workflow_id: str) -> str:
+    """The batch a journey summarizes its person's missing sessions in: stable per
+    journey run id, and listed among the team's batch jobs."""
+    digest = hashlib.sha256(journey_workflow_id.encode()).hexdigest()[:12]
+    return batch_workflow_id(team_id, f"journey-{digest}")
+
+
 def job_team(workflow_id: str) -> str | None:
     """The team a batch, clustering or report job id names, or None for any other id."""
     parts = workflow_id.split(":")

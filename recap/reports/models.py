@@ -100,9 +100,63 @@ class ReportRun(BaseModel):
     map_calls: int = 0
     reduce_calls: int = 0
     assign_calls: int = 0
+    # A funnel report's calls: one per step with a significant factor.
+    explain_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: int = 0
+
+
+class FunnelStepCounts(BaseModel):
+    """One step of a funnel report, counted by code: of those who reached the step before,
+    who went on, who stopped, and who could not be placed (an outcome step, no summary)."""
+
+    step: int = Field(description="1-based")
+    spec: str = Field(description="the step as the user wrote it")
+    reached: int = Field(description="sessions that reached this step")
+    went_on: int = Field(default=0, description="of those at the step before: went on")
+    stopped: int = Field(default=0, description="of those at the step before: stopped here")
+    unknown: int = 0
+
+
+class FunnelFactor(BaseModel):
+    """A factor code found over-represented among those who stopped at `step`."""
+
+    factor_id: str = Field(description='"s2f1": step 2, first factor')
+    step: int
+    manifestations: list[str] = Field(description="what shows it, most specific first")
+    stopped_with: int
+    stopped_total: int
+    went_on_with: int
+    went_on_total: int
+    stopped_rate: float
+    went_on_rate: float
+    p_value: float = Field(description="one-sided Fisher's exact test")
+    adjusted_p: float = Field(description="Holm-corrected over the step's tested factors")
+    pattern_id: str | None = Field(default=None, description="the report's pattern for it")
+
+
+class FunnelNextPlace(BaseModel):
+    """Where those who stopped at `step` went right after the last step they completed."""
+
+    step: int
+    kind: Literal["page", "action"]
+    label: str
+    sessions: int
+
+
+class FunnelSection(BaseModel):
+    """What a funnel report adds to a pattern report: code's counts and tests; its
+    significant factors are also the report's patterns."""
+
+    steps: list[FunnelStepCounts]
+    factors: list[FunnelFactor] = Field(description="significant factors, by step, smallest p")
+    next_places: list[FunnelNextPlace] = Field(default_factory=list)
+    overviews: dict[int, str] = Field(
+        default_factory=dict, description="step -> the model's overview (gated)"
+    )
+    alpha: float = 0.05
+    sessions_without_summary: list[str] = Field(default_factory=list)
 
 
 class PatternReport(BaseModel):
@@ -122,6 +176,8 @@ class PatternReport(BaseModel):
     patterns: list[Pattern] = Field(description="most severe first, then most sessions")
     gate: ReportGate = Field(default_factory=ReportGate)
     run: ReportRun = Field(default_factory=ReportRun)
+    # A funnel drop-off report (`recap funnel`); None for pattern reports.
+    funnel: FunnelSection | None = None
 
 
 PatternChangeKind = Literal["new", "rising", "falling", "steady", "gone"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from recap.reports.models import Digest, Pattern, PatternChange, PatternReport
+from recap.reports.models import Digest, FunnelSection, Pattern, PatternChange, PatternReport
 from recap.timeline.render import format_clock
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~>])")
@@ -70,6 +70,49 @@ def _pattern_lines(number: int, pattern: Pattern, reported: int) -> list[str]:
     return lines
 
 
+def _funnel_lines(funnel: FunnelSection) -> list[str]:
+    """A funnel report's steps, its factors (both groups' rates, corrected p) and where
+    those who stopped went next; every number is code's."""
+    lines = [
+        "## Funnel",
+        "",
+        "| Step | Reached | Went on | Stopped | Unknown |",
+        "|---|---|---|---|---|",
+    ]
+    for step in funnel.steps:
+        went_on = f"{step.went_on}" if step.step > 1 else ""
+        stopped = f"{step.stopped}" if step.step > 1 else ""
+        lines.append(
+            f"| {step.step}. {escape(step.spec)} | {step.reached} | {went_on} | {stopped} |"
+            f" {step.unknown or ''} |"
+        )
+    lines += ["", "### Factors over-represented among those who stopped", ""]
+    if not funnel.factors:
+        lines.append(f"No factor is significant at the corrected level ({funnel.alpha:g}).")
+    else:
+        lines += [
+            "| Step | Factor | Stopped | Went on | p | Corrected p |",
+            "|---|---|---|---|---|---|",
+        ]
+        for factor in funnel.factors:
+            names = "; ".join(escape(name) for name in factor.manifestations)
+            lines.append(
+                f"| {factor.step} | {names} | {factor.stopped_with}/{factor.stopped_total}"
+                f" ({_percent(factor.stopped_rate)}) | {factor.went_on_with}/"
+                f"{factor.went_on_total} ({_percent(factor.went_on_rate)}) |"
+                f" {factor.p_value:.2g} | {factor.adjusted_p:.2g} |"
+            )
+    for number, overview in sorted(funnel.overviews.items()):
+        lines += ["", f"Step {number}: {escape(overview)}"]
+    if funnel.next_places:
+        lines += ["", "### Where those who stopped went next", ""]
+        lines += [
+            f"- step {place.step}, {place.kind}: {escape(place.label)} ({place.sessions})"
+            for place in funnel.next_places
+        ]
+    return lines
+
+
 def render_markdown(report: PatternReport) -> str:
     inputs = report.inputs
     lines = [f"# {escape(report.title)}", ""]
@@ -82,6 +125,8 @@ def render_markdown(report: PatternReport) -> str:
     lines.append(
         f"Report `{report.report_id}`, model `{inputs.model}`, created {_when(report.created_at)}."
     )
+    if report.funnel is not None:
+        lines += ["", *_funnel_lines(report.funnel)]
     for number, pattern in enumerate(report.patterns, start=1):
         lines += ["", *_pattern_lines(number, pattern, report.sessions_reported)]
     if not report.patterns:

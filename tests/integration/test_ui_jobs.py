@@ -94,6 +94,10 @@ def test_the_query_asks_for_the_teams_jobs_only() -> None:
     assert 'WorkflowId STARTS_WITH "session-batch:team-a:"' in query
     assert 'WorkflowId STARTS_WITH "error-clusters:team-a:"' in query
     assert 'WorkflowId STARTS_WITH "pattern-report:team-a:"' in query
+    # Funnel reports and journeys too (issue 20).
+    assert 'WorkflowId STARTS_WITH "funnel-report:team-a:"' in query
+    assert 'WorkflowId STARTS_WITH "person-journey:team-a:"' in query
+    assert '"FunnelReportWorkflow"' in query and '"PersonJourneyWorkflow"' in query
     assert 'RecapTeamId = "team-a"' in query
     assert "RecapTeamId" not in team_jobs_query("team-a", by_search_attribute=False)
     # A team id cannot end the string literal early.

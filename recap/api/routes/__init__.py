@@ -11,6 +11,7 @@ from recap.api.routes import (
     digests,
     health,
     jobs,
+    journeys,
     listing,
     recordings,
     reports,
@@ -28,6 +29,7 @@ def team_routers() -> list[APIRouter]:
     return [
         summaries.router(),
         reports.router(),
+        journeys.router(),
         digests.router(),
         summary_config.router(),
         single_summaries.router(),

@@ -34,6 +34,8 @@ from recap.core.naming import (
     BATCH_ID_PREFIX,
     BATCH_WORKFLOW,
     CLUSTER_ID_PREFIX,
+    FUNNEL_ID_PREFIX,
+    JOURNEY_ID_PREFIX,
     REPORT_ID_PREFIX,
     REPORT_WORKFLOW,
     SEARCH_ATTRIBUTE_TEAM,
@@ -42,8 +44,12 @@ from recap.core.naming import (
 from workflows.contracts import (
     BatchProgress,
     ClusterProgress,
+    FunnelReportProgress,
+    FunnelReportResult,
     PatternReportProgress,
     PatternReportResult,
+    PersonJourneyProgress,
+    PersonJourneyResult,
 )
 
 log = structlog.get_logger(__name__)
@@ -53,7 +59,16 @@ KINDS: Final = {
     BATCH_WORKFLOW: "Batch of summaries",
     CLUSTER_WORKFLOW: "Error clustering",
     REPORT_WORKFLOW: "Pattern report",
+    "FunnelReportWorkflow": "Funnel report",
+    "PersonJourneyWorkflow": "Person's journey",
 }
+_PREFIXES: Final = (
+    BATCH_ID_PREFIX,
+    CLUSTER_ID_PREFIX,
+    REPORT_ID_PREFIX,
+    FUNNEL_ID_PREFIX,
+    JOURNEY_ID_PREFIX,
+)
 MAX_JOBS: Final = 50
 # Runs listed before de-duplication: a batch that continued as new is several runs.
 _MAX_RUNS: Final = 4 * MAX_JOBS
@@ -98,10 +113,7 @@ def team_jobs_query(team_id: str, *, by_search_attribute: bool = True) -> str:
     team their ids name, and (when the namespace has it) by the team search attribute,
     which also finds the batches of the team's schedules and digests."""
     types = ", ".join(_literal(name) for name in KINDS)
-    mine = [
-        f"WorkflowId STARTS_WITH {_literal(f'{prefix}:{team_id}:')}"
-        for prefix in (BATCH_ID_PREFIX, CLUSTER_ID_PREFIX, REPORT_ID_PREFIX)
-    ]
+    mine = [f"WorkflowId STARTS_WITH {_literal(f'{prefix}:{team_id}:')}" for prefix in _PREFIXES]
     if by_search_attribute:
         mine.append(f"{SEARCH_ATTRIBUTE_TEAM} = {_literal(team_id)}")
     return f"WorkflowType IN ({types}) AND ({' OR '.join(mine)})"
@@ -113,10 +125,18 @@ def is_teams(execution: WorkflowExecution, team_id: str) -> bool:
     by_attribute = execution.typed_search_attributes.get(_TEAM)
     if by_attribute is not None and by_attribute != team_id:
         return False
-    by_id = job_team(execution.id)
+    by_id = _id_team(execution.id)
     if by_id is not None:
         return by_id == team_id
     return by_attribute == team_id
+
+
+def _id_team(workflow_id: str) -> str | None:
+    """The team a listed kind's id names (`{prefix}:{team}:{key}`), else None."""
+    parts = workflow_id.split(":")
+    if len(parts) == 3 and parts[0] in _PREFIXES:
+        return parts[1]
+    return job_team(workflow_id)
 
 
 async def _list_runs(client: Client, team_id: str) -> list[WorkflowExecution]:
@@ -176,6 +196,8 @@ async def _progress(client: Client, execution: WorkflowExecution) -> Progress | 
         BATCH_WORKFLOW: (BatchProgress, BatchProgress),
         CLUSTER_WORKFLOW: (ClusterProgress, ClusterProgress),
         REPORT_WORKFLOW: (PatternReportProgress, PatternReportResult),
+        "FunnelReportWorkflow": (FunnelReportProgress, FunnelReportResult),
+        "PersonJourneyWorkflow": (PersonJourneyProgress, PersonJourneyResult),
     }
     if execution.workflow_type not in kinds:
         return None
@@ -236,6 +258,18 @@ def job_view(
     elif isinstance(progress, PatternReportResult):
         text = f"{progress.sessions_reported} sessions reported, {progress.patterns} patterns"
         report_id = progress.report_id
+    elif isinstance(progress, FunnelReportProgress | PersonJourneyProgress):
+        step, done, total = progress.step, progress.sessions_summarized, progress.sessions_total
+        text = f"{progress.sessions_summarized} of {progress.sessions_total} sessions summarized"
+        report_id = progress.report_id if isinstance(progress, FunnelReportProgress) else None
+    elif isinstance(progress, FunnelReportResult):
+        text = f"{progress.sessions_reported} sessions reported, {progress.factors} factors"
+        report_id = progress.report_id
+    elif isinstance(progress, PersonJourneyResult):
+        text = (
+            f"{progress.sessions} sessions: {progress.succeeded} succeeded,"
+            f" {progress.failed} failed, {progress.unknown} unknown"
+        )
     return JobView(
         workflow_id=execution.id,
         kind=KINDS.get(execution.workflow_type, execution.workflow_type),

@@ -234,6 +234,54 @@ def change_counts(digest: Digest) -> list[tuple[str, int]]:
     return list(counts.items())
 
 
+@dataclass(frozen=True)
+class FunnelStepView:
+    number: int
+    spec: str
+    reached: int
+    went_on: int
+    stopped: int
+    decided: int
+    bar_width: int
+    percent: str
+
+
+def funnel_view(report: PatternReport) -> dict[str, object] | None:
+    """A funnel report's steps (with a bar of who went on), factors and next places."""
+    funnel = report.funnel
+    if funnel is None:
+        return None
+    steps = []
+    for step in funnel.steps:
+        decided = step.went_on + step.stopped
+        ratio = step.went_on / decided if decided else 1.0
+        steps.append(
+            FunnelStepView(
+                number=step.step,
+                spec=clip(step.spec, MAX_SHORT_TEXT),
+                reached=step.reached,
+                went_on=step.went_on,
+                stopped=step.stopped,
+                decided=decided,
+                bar_width=round(ratio * 100),
+                percent=percent(ratio),
+            )
+        )
+    return {
+        "steps": steps,
+        "factors": [
+            factor.model_copy(
+                update={"manifestations": [clip(m, MAX_SHORT_TEXT) for m in factor.manifestations]}
+            )
+            for factor in funnel.factors[:MAX_PATTERNS]
+        ],
+        "overviews": {step: clip(text) for step, text in sorted(funnel.overviews.items())},
+        "next_places": funnel.next_places[:MAX_LISTED],
+        "alpha": funnel.alpha,
+        "percent": percent,
+    }
+
+
 def report_context(report: PatternReport) -> dict[str, object]:
     """What report.html and the report part of digest.html show."""
     team = quote(report.team_id, safe="")
@@ -247,6 +295,7 @@ def report_context(report: PatternReport) -> dict[str, object]:
         else None,
         "patterns": patterns_view(report),
         "severities": severity_counts(report),
+        "funnel": funnel_view(report),
         "status": report_status(report),
         "dropped_patterns": Capped(
             [
