@@ -4,7 +4,6 @@ where to read it (its page and API address)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -21,13 +20,12 @@ from recap.cli.options import (
     duration_option,
     read_session_ids,
 )
-from recap.cli.progress import progress_bar
+from recap.cli.progress import watch_result
 from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from workflows.contracts import FunnelReportProgress, FunnelReportResult, ReportSelection
 
-POLL_SECONDS = 1.0
 MAX_SESSIONS = 1000
 
 
@@ -186,19 +184,8 @@ def _bar_state(progress: FunnelReportProgress | None) -> tuple[str, int | None, 
 
 
 async def _watch(settings: Settings, workflow_id: str) -> FunnelReportResult:
-    from recap.jobs.client import connect
     from recap.jobs.funnels import funnel_progress, funnel_result
 
-    client = await connect(settings)
-    with progress_bar() as bar:
-        task = bar.add_task("starting", total=None, counts="")
-        while True:
-            step, total, done, counts = _bar_state(await funnel_progress(client, workflow_id))
-            bar.update(task, description=step, total=total, completed=done, counts=counts)
-            started = asyncio.get_running_loop().time()
-            result = await funnel_result(client, workflow_id, POLL_SECONDS)
-            if result is not None:
-                bar.update(task, description="done", total=total or 1, completed=total or 1)
-                return result
-            waited = asyncio.get_running_loop().time() - started
-            await asyncio.sleep(max(0.0, POLL_SECONDS - waited))
+    return await watch_result(
+        settings, workflow_id, progress=funnel_progress, result=funnel_result, show=_bar_state
+    )

@@ -4,7 +4,6 @@ Markdown (or JSON) and the address of its page."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -14,15 +13,11 @@ import typer
 
 from recap.cli.console import err, exit_now, fail, out, run_async
 from recap.cli.options import TeamOption, duration_option
-from recap.cli.progress import progress_bar
+from recap.cli.progress import watch_result
 from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
-
     from workflows.contracts import PersonJourneyProgress, PersonJourneyResult
-
-POLL_SECONDS = 1.0
 
 
 def journey(
@@ -136,19 +131,8 @@ def _bar_state(progress: PersonJourneyProgress | None) -> tuple[str, int | None,
 
 
 async def _watch(settings: Settings, workflow_id: str) -> PersonJourneyResult:
-    from recap.jobs.client import connect
     from recap.jobs.journeys import journey_progress, journey_result
 
-    client: Client = await connect(settings)
-    with progress_bar() as bar:
-        task = bar.add_task("starting", total=None, counts="")
-        while True:
-            step, total, done, counts = _bar_state(await journey_progress(client, workflow_id))
-            bar.update(task, description=step, total=total, completed=done, counts=counts)
-            started = asyncio.get_running_loop().time()
-            result = await journey_result(client, workflow_id, POLL_SECONDS)
-            if result is not None:
-                bar.update(task, description="done", total=total or 1, completed=total or 1)
-                return result
-            waited = asyncio.get_running_loop().time() - started
-            await asyncio.sleep(max(0.0, POLL_SECONDS - waited))
+    return await watch_result(
+        settings, workflow_id, progress=journey_progress, result=journey_result, show=_bar_state
+    )

@@ -72,3 +72,38 @@ async def watch_progress(
             highlight=False,
         )
     return progress
+
+
+Q = TypeVar("Q")
+R = TypeVar("R")
+# How often a watched job's progress is asked while its result is awaited.
+POLL_SECONDS = 1.0
+
+
+async def watch_result(
+    settings: Settings,
+    workflow_id: str,
+    *,
+    progress: Callable[[Client, str], Awaitable[Q | None]],
+    result: Callable[[Client, str, float], Awaitable[R | None]],
+    show: Callable[[Q | None], tuple[str, int | None, int, str]],
+) -> R:
+    """A live progress bar for a job (a report, a funnel, a journey) until its result is
+    there; returns it. `show` turns a progress (None before the first) into the bar's
+    description, total, completed count and counts text."""
+    from recap.jobs.client import connect
+
+    client = await connect(settings)
+    with progress_bar() as bar:
+        task = bar.add_task("starting", total=None, counts="")
+        while True:
+            step, total, done, counts = show(await progress(client, workflow_id))
+            bar.update(task, description=step, total=total, completed=done, counts=counts)
+            started = asyncio.get_running_loop().time()
+            # The wait for the result is the poll's pause; a quick None still pauses.
+            answer = await result(client, workflow_id, POLL_SECONDS)
+            if answer is not None:
+                bar.update(task, description="done", total=total or 1, completed=total or 1)
+                return answer
+            waited = asyncio.get_running_loop().time() - started
+            await asyncio.sleep(max(0.0, POLL_SECONDS - waited))

@@ -4,7 +4,6 @@ reports (readable text, Markdown or JSON)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import timedelta
@@ -23,12 +22,10 @@ from recap.cli.options import (
     duration_option,
     read_session_ids,
 )
-from recap.cli.progress import progress_bar
+from recap.cli.progress import watch_result
 from recap.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
-
     from recap.reports.models import PatternReport
     from recap.store.reports import ReportStore
     from workflows.contracts import PatternReportProgress, PatternReportResult, ReportSelection
@@ -42,7 +39,6 @@ report_app = typer.Typer(
 
 # Examples printed per pattern in the readable report (the JSON and Markdown have all).
 EXAMPLES_SHOWN = 3
-POLL_SECONDS = 1.0
 
 ReportIdArgument = Annotated[str, typer.Argument(help="a report's id (rp_…) or a digest's (dg_…)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -253,23 +249,11 @@ def _bar_state(progress: PatternReportProgress | None) -> tuple[str, int | None,
 
 
 async def _watch(settings: Settings, workflow_id: str) -> PatternReportResult:
-    from recap.jobs.client import connect
     from recap.jobs.reports import report_progress, report_result
 
-    client: Client = await connect(settings)
-    with progress_bar() as bar:
-        task = bar.add_task("starting", total=None, counts="")
-        while True:
-            step, total, done, counts = _bar_state(await report_progress(client, workflow_id))
-            bar.update(task, description=step, total=total, completed=done, counts=counts)
-            started = asyncio.get_running_loop().time()
-            # The wait for the result is the poll's pause; a quick None still pauses.
-            result = await report_result(client, workflow_id, POLL_SECONDS)
-            if result is not None:
-                bar.update(task, description="done", total=total or 1, completed=total or 1)
-                return result
-            waited = asyncio.get_running_loop().time() - started
-            await asyncio.sleep(max(0.0, POLL_SECONDS - waited))
+    return await watch_result(
+        settings, workflow_id, progress=report_progress, result=report_result, show=_bar_state
+    )
 
 
 def print_report(report: PatternReport) -> None:

@@ -3,17 +3,14 @@ progress. Failures are `ReportFailed`, as for pattern reports."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from activities.failures import failure_type
 from recap.core.config import Settings
 from recap.core.naming import funnel_request_key, funnel_workflow_id
 from recap.funnels import parse_steps
 from recap.jobs.reports import ReportFailed
+from recap.jobs.waiting import QUERY_TIMEOUT, answered, bounded_result
 from workflows.contracts import (
     FunnelReportInput,
     FunnelReportProgress,
@@ -82,35 +79,21 @@ async def funnel_result(
 ) -> FunnelReportResult | None:
     """The result once the report is stored, or None while it still runs after
     `wait_seconds`. Raises ReportFailed when the workflow failed or does not exist."""
-    from temporalio.service import RPCError, RPCStatusCode
-
     from workflows.funnel_report import FunnelReportWorkflow
 
     handle = client.get_workflow_handle_for(FunnelReportWorkflow.run, workflow_id)
-    try:
-        return await asyncio.wait_for(asyncio.shield(handle.result()), wait_seconds)
-    except TimeoutError:
-        return None
-    except WorkflowFailureError as error:
-        error_type, message = failure_type(error, "report_failed")
-        raise ReportFailed(error_type, message) from error
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise ReportFailed(
-                "report_not_found", f"there is no funnel job {workflow_id}"
-            ) from error
-        raise
+    return await bounded_result(
+        handle.result(),
+        wait_seconds,
+        failed=ReportFailed,
+        failed_type="report_failed",
+        missing=("report_not_found", f"there is no funnel job {workflow_id}"),
+    )
 
 
 async def funnel_progress(client: Client, workflow_id: str) -> FunnelReportProgress | None:
     """The run's step and counts; None when Temporal cannot say."""
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError
-
     from workflows.funnel_report import FunnelReportWorkflow
 
     handle = client.get_workflow_handle_for(FunnelReportWorkflow.run, workflow_id)
-    try:
-        return await handle.query(FunnelReportWorkflow.progress, rpc_timeout=timedelta(seconds=5))
-    except (RPCError, WorkflowQueryFailedError):
-        return None
+    return await answered(handle.query(FunnelReportWorkflow.progress, rpc_timeout=QUERY_TIMEOUT))

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from activities.failures import failure_type
 from recap.core.config import Settings
 from recap.core.naming import journey_workflow_id
+from recap.jobs.waiting import QUERY_TIMEOUT, answered, bounded_result
 from workflows.contracts import PersonJourneyInput, PersonJourneyProgress, PersonJourneyResult
 
 
@@ -68,37 +65,22 @@ async def journey_result(
     """The journey's result once it is stored, or None while it is still running after
     `wait_seconds` (it goes on running). Raises JourneyFailed when the workflow failed, was
     cancelled or terminated, or does not exist."""
-    from temporalio.service import RPCError, RPCStatusCode
-
     from workflows.person_journey import PersonJourneyWorkflow
 
     handle = client.get_workflow_handle_for(PersonJourneyWorkflow.run, workflow_id)
-    try:
-        return await asyncio.wait_for(asyncio.shield(handle.result()), wait_seconds)
-    except TimeoutError:
-        return None
-    except WorkflowFailureError as error:
-        error_type, message = failure_type(error, "journey_failed")
-        raise JourneyFailed(error_type, message) from error
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise JourneyFailed(
-                "journey_not_found", f"there is no journey job {workflow_id}"
-            ) from error
-        raise
+    return await bounded_result(
+        handle.result(),
+        wait_seconds,
+        failed=JourneyFailed,
+        failed_type="journey_failed",
+        missing=("journey_not_found", f"there is no journey job {workflow_id}"),
+    )
 
 
 async def journey_progress(client: Client, workflow_id: str) -> PersonJourneyProgress | None:
     """The journey's step and counts, from its workflow's query; None when there is no such
     job (or Temporal cannot say)."""
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError
-
     from workflows.person_journey import PersonJourneyWorkflow
 
     handle = client.get_workflow_handle_for(PersonJourneyWorkflow.run, workflow_id)
-    try:
-        # Bounded: a query waits for a worker, and a progress report must not.
-        return await handle.query(PersonJourneyWorkflow.progress, rpc_timeout=timedelta(seconds=5))
-    except (RPCError, WorkflowQueryFailedError):
-        return None
+    return await answered(handle.query(PersonJourneyWorkflow.progress, rpc_timeout=QUERY_TIMEOUT))

@@ -3,15 +3,12 @@ progress, and read which sessions an earlier batch was started with."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from activities.failures import failure_type
 from recap.core.config import Settings
 from recap.core.naming import BATCH_WORKFLOW, report_request_key, report_workflow_id
+from recap.jobs.waiting import QUERY_TIMEOUT, answered, bounded_result
 from workflows.contracts import (
     PatternReportInput,
     PatternReportProgress,
@@ -94,40 +91,25 @@ async def report_result(
     """The report's result once it is stored, or None while it is still running after
     `wait_seconds` (it goes on running). Raises ReportFailed when the workflow failed, was
     cancelled or terminated, or does not exist."""
-    from temporalio.service import RPCError, RPCStatusCode
-
     from workflows.pattern_report import PatternReportWorkflow
 
     handle = client.get_workflow_handle_for(PatternReportWorkflow.run, workflow_id)
-    try:
-        return await asyncio.wait_for(asyncio.shield(handle.result()), wait_seconds)
-    except TimeoutError:
-        return None
-    except WorkflowFailureError as error:
-        error_type, message = failure_type(error, "report_failed")
-        raise ReportFailed(error_type, message) from error
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise ReportFailed(
-                "report_not_found", f"there is no report job {workflow_id}"
-            ) from error
-        raise
+    return await bounded_result(
+        handle.result(),
+        wait_seconds,
+        failed=ReportFailed,
+        failed_type="report_failed",
+        missing=("report_not_found", f"there is no report job {workflow_id}"),
+    )
 
 
 async def report_progress(client: Client, workflow_id: str) -> PatternReportProgress | None:
     """The report's step and counts, from its workflow's query; None when there is no such
     report job (or Temporal cannot say)."""
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError
-
     from workflows.pattern_report import PatternReportWorkflow
 
     handle = client.get_workflow_handle_for(PatternReportWorkflow.run, workflow_id)
-    try:
-        # Bounded: a query waits for a worker, and a progress report must not.
-        return await handle.query(PatternReportWorkflow.progress, rpc_timeout=timedelta(seconds=5))
-    except (RPCError, WorkflowQueryFailedError):
-        return None
+    return await answered(handle.query(PatternReportWorkflow.progress, rpc_timeout=QUERY_TIMEOUT))
 
 
 async def batch_session_ids(client: Client, workflow_id: str) -> list[str] | None:
