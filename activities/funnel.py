@@ -9,24 +9,19 @@ Payloads carry ids, steps and the small metadata; summaries and timelines stay i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import ModelActivities
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
 from activities.report import UnsummarizedSession
-from recap.core.config import Settings
 from recap.core.logging import get_logger
 from recap.funnels import FunnelStepError, SessionMetadata, parse_steps
-from recap.llm.client import ChatModel
 from recap.services import funnels
-from recap.services.bootstrap import TeamSources
-from recap.services.budget import ModelBudget
-from recap.store.repository import SummaryStore
 
 __all__ = [
     "FunnelActivities",
@@ -74,22 +69,8 @@ class StoredFunnelReport(BaseModel):
     not_reported: int
 
 
-class FunnelActivities:
+class FunnelActivities(ModelActivities):
     """`make_funnel_report` runs on the model's queue; `read_funnel_metadata` on the main one."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: SummaryStore,
-        sources: TeamSources,
-        chat_model: Callable[[], ChatModel],
-        budget: ModelBudget | None = None,
-    ) -> None:
-        self._settings = settings
-        self._store = store
-        self._sources = sources
-        self._chat_model = chat_model
-        self._budget = budget or ModelBudget.from_settings(settings, store)
 
     @activity.defn(name="read_funnel_metadata")
     async def read_funnel_metadata(self, request: ReadFunnelMetadataInput) -> FunnelMetadata:

@@ -10,22 +10,17 @@ travels in a payload; its id is stable per run, so a retry rewrites the same row
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.base import ModelActivities
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
-from recap.core.config import Settings
 from recap.core.logging import get_logger
-from recap.llm.client import ChatModel
 from recap.services import journeys
-from recap.services.bootstrap import TeamSources
-from recap.services.budget import ModelBudget
 from recap.services.journeys import PersonSelection, PersonSessionRef
-from recap.store.repository import SummaryStore
 from recap.timeline.tokens import count_tokens
 
 __all__ = [
@@ -79,23 +74,9 @@ class BuiltJourney(BaseModel):
     dropped_claims: int = Field(description="statements or citations the gate did not keep")
 
 
-class JourneyActivities:
+class JourneyActivities(ModelActivities):
     """`build_person_journey` runs on the model's queue; `select_person_sessions` on the
     main one."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: SummaryStore,
-        sources: TeamSources,
-        chat_model: Callable[[], ChatModel],
-        budget: ModelBudget | None = None,
-    ) -> None:
-        self._settings = settings
-        self._store = store
-        self._sources = sources
-        self._chat_model = chat_model
-        self._budget = budget or ModelBudget.from_settings(settings, store)
 
     @activity.defn(name="select_person_sessions")
     async def select_person_sessions(

@@ -9,25 +9,22 @@ here (never in the workflow).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.base import ModelActivities
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
-from recap.core.config import Settings
 from recap.core.logging import get_logger
 from recap.llm.client import ChatModel
 from recap.reports import Assignment, CandidatePattern, StepUsage
 from recap.reports.models import SessionNotReported
 from recap.services import reports
-from recap.services.bootstrap import TeamSources
-from recap.services.budget import ModelBudget
 from recap.services.scheduled_run import RecordingFilters
-from recap.store.repository import SummaryStore
 from recap.timeline.tokens import count_tokens
 
 __all__ = [
@@ -165,23 +162,9 @@ class StoredReport(BaseModel):
     not_reported: int
 
 
-class ReportActivities:
+class ReportActivities(ModelActivities):
     """`find_patterns_in_chunk`, `consolidate_patterns` and `assign_chunk_events` run on
     the model's queue; the rest on the main one."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: SummaryStore,
-        sources: TeamSources,
-        chat_model: Callable[[], ChatModel],
-        budget: ModelBudget | None = None,
-    ) -> None:
-        self._settings = settings
-        self._store = store
-        self._sources = sources
-        self._chat_model = chat_model
-        self._budget = budget or ModelBudget.from_settings(settings, store)
 
     @activity.defn(name="select_report_sessions")
     async def select_report_sessions(
