@@ -14,9 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recap.api.summary_shape import PostHogSessionSummary
 from recap.clustering.models import ErrorCluster
+from recap.jobs.client import JobKind
 from recap.llm.schema import SummaryOutcome
 from recap.sources.posthog import PostHogPerson
-from workflows.contracts import BatchProgress, ClusterProgress, PatternReportProgress
+from workflows.contracts import (
+    BatchProgress,
+    ClusterProgress,
+    FunnelReportProgress,
+    PatternReportProgress,
+    PersonJourneyProgress,
+)
 
 # PostHog's recording ids are UUIDs; exports and other tools use similar safe tokens.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
@@ -171,9 +178,15 @@ class SimilarSessionList(BaseModel):
 
 class JobStatus(BaseModel):
     workflow_id: str
-    kind: Literal["session_summaries", "error_clusters", "pattern_report"]
+    kind: JobKind
     status: str
-    progress: BatchProgress | ClusterProgress | PatternReportProgress
+    progress: (
+        BatchProgress
+        | ClusterProgress
+        | PatternReportProgress
+        | FunnelReportProgress
+        | PersonJourneyProgress
+    )
 
 
 class Check(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Final
 
 # Workflow types started by name (Schedules, child workflows of another module).
 SCHEDULED_WORKFLOW = "ScheduledSummariesWorkflow"
@@ -172,8 +173,19 @@ def journey_batch_workflow_id(team_id: str, journey_workflow_id: str) -> str:
 
 
 def job_team(workflow_id: str) -> str | None:
-    """The team a batch, clustering or report job id names, or None for any other id."""
+    """The team a batch, clustering, report, funnel or journey job id names, or None for
+    any other id."""
     parts = workflow_id.split(":")
-    if len(parts) != 3 or parts[0] not in (BATCH_ID_PREFIX, CLUSTER_ID_PREFIX, REPORT_ID_PREFIX):
+    if len(parts) != 3 or parts[0] not in JOB_ID_PREFIXES:
         return None
     return parts[1]
+
+
+# The jobs `/api/jobs/{id}` and the jobs page follow; each id names its team.
+JOB_ID_PREFIXES: Final = (
+    BATCH_ID_PREFIX,
+    CLUSTER_ID_PREFIX,
+    REPORT_ID_PREFIX,
+    FUNNEL_ID_PREFIX,
+    JOURNEY_ID_PREFIX,
+)

@@ -28,7 +28,9 @@ from workflows.contracts import (
     BatchProgress,
     ClusterErrorsInput,
     ClusterProgress,
+    FunnelReportProgress,
     PatternReportProgress,
+    PersonJourneyProgress,
     SummarizeSessionInput,
     SummarizeSessionResult,
     SummarizeSessionsInput,
@@ -423,19 +425,27 @@ async def batch_result(
         return None
 
 
-JobKind = Literal["session_summaries", "error_clusters", "pattern_report"]
+JobKind = Literal[
+    "session_summaries", "error_clusters", "pattern_report", "funnel_report", "person_journey"
+]
 
 
 class Job(BaseModel):
     kind: JobKind
     # The workflow's status, lower case: running, completed, failed, terminated …
     status: str
-    progress: BatchProgress | ClusterProgress | PatternReportProgress
+    progress: (
+        BatchProgress
+        | ClusterProgress
+        | PatternReportProgress
+        | FunnelReportProgress
+        | PersonJourneyProgress
+    )
 
 
 async def job_progress(client: Client, workflow_id: str) -> Job | None:
-    """The progress of a batch, clustering or pattern report job, from its workflow's
-    query; None when there is no such job."""
+    """The progress of a batch, clustering, pattern or funnel report or journey job, from
+    its workflow's query; None when there is no such job."""
     from temporalio.service import RPCError, RPCStatusCode
 
     try:
@@ -458,6 +468,20 @@ async def job_progress(client: Client, workflow_id: str) -> Job | None:
         if report is None:
             return None
         return Job(kind="pattern_report", status=status, progress=report)
+    if description.workflow_type == "FunnelReportWorkflow":
+        from recap.jobs.funnels import funnel_progress
+
+        funnel = await funnel_progress(client, workflow_id)
+        if funnel is None:
+            return None
+        return Job(kind="funnel_report", status=status, progress=funnel)
+    if description.workflow_type == "PersonJourneyWorkflow":
+        from recap.jobs.journeys import journey_progress
+
+        journey = await journey_progress(client, workflow_id)
+        if journey is None:
+            return None
+        return Job(kind="person_journey", status=status, progress=journey)
     return None
 
 

@@ -24,6 +24,8 @@ import pytest
 from temporalio.client import Client
 
 from recap.core.config import Settings, get_settings
+from recap.core.naming import job_team
+from recap.jobs.client import job_progress
 from recap.jobs.funnels import funnel_progress
 from recap.llm.gate import gate
 from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary
@@ -211,6 +213,9 @@ async def test_the_funnel_report_finds_the_planted_causes_and_is_served(
             task_queue=main,
         )
         progress = await funnel_progress(temporal_client, workflow_id)
+        job = await job_progress(temporal_client, workflow_id)
+        assert job is not None and job_team(workflow_id) == team
+        assert (job.kind, job.status, job.progress.step) == ("funnel_report", "completed", "done")
     assert progress is not None and (progress.step, progress.report_id) == (
         "done",
         result.report_id,

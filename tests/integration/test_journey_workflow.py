@@ -25,7 +25,9 @@ import pytest
 from temporalio.client import Client
 
 from recap.core.config import Settings, get_settings
+from recap.core.naming import job_team
 from recap.demo.recordings import GeneratedSession
+from recap.jobs.client import job_progress
 from recap.jobs.journeys import journey_progress
 from recap.llm.schema import SessionSummary
 from recap.services.journeys import StoredJourney, latest_journey, stored_journey
@@ -239,6 +241,10 @@ async def test_a_persons_journey_is_built_stored_and_served(
             task_queue=main,
         )
         progress = await journey_progress(temporal_client, workflow_id)
+        # `/api/jobs/{id}` follows it, for its team (what the POST's 202 points at).
+        job = await job_progress(temporal_client, workflow_id)
+        assert job is not None and job_team(workflow_id) == team
+        assert (job.kind, job.status, job.progress.step) == ("person_journey", "completed", "done")
         # The CLI, as a process: its own run (the team, person and period name it), the
         # summaries all stored by now.
         cli = await asyncio.create_subprocess_exec(

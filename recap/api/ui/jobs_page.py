@@ -31,12 +31,8 @@ from recap.api.errors import ApiProblem
 from recap.api.ui.common import page, problem, team_page, ui_state
 from recap.core.config import Settings
 from recap.core.naming import (
-    BATCH_ID_PREFIX,
     BATCH_WORKFLOW,
-    CLUSTER_ID_PREFIX,
-    FUNNEL_ID_PREFIX,
-    JOURNEY_ID_PREFIX,
-    REPORT_ID_PREFIX,
+    JOB_ID_PREFIXES,
     REPORT_WORKFLOW,
     SEARCH_ATTRIBUTE_TEAM,
     job_team,
@@ -62,13 +58,6 @@ KINDS: Final = {
     "FunnelReportWorkflow": "Funnel report",
     "PersonJourneyWorkflow": "Person's journey",
 }
-_PREFIXES: Final = (
-    BATCH_ID_PREFIX,
-    CLUSTER_ID_PREFIX,
-    REPORT_ID_PREFIX,
-    FUNNEL_ID_PREFIX,
-    JOURNEY_ID_PREFIX,
-)
 MAX_JOBS: Final = 50
 # Runs listed before de-duplication: a batch that continued as new is several runs.
 _MAX_RUNS: Final = 4 * MAX_JOBS
@@ -113,7 +102,9 @@ def team_jobs_query(team_id: str, *, by_search_attribute: bool = True) -> str:
     team their ids name, and (when the namespace has it) by the team search attribute,
     which also finds the batches of the team's schedules and digests."""
     types = ", ".join(_literal(name) for name in KINDS)
-    mine = [f"WorkflowId STARTS_WITH {_literal(f'{prefix}:{team_id}:')}" for prefix in _PREFIXES]
+    mine = [
+        f"WorkflowId STARTS_WITH {_literal(f'{prefix}:{team_id}:')}" for prefix in JOB_ID_PREFIXES
+    ]
     if by_search_attribute:
         mine.append(f"{SEARCH_ATTRIBUTE_TEAM} = {_literal(team_id)}")
     return f"WorkflowType IN ({types}) AND ({' OR '.join(mine)})"
@@ -125,18 +116,10 @@ def is_teams(execution: WorkflowExecution, team_id: str) -> bool:
     by_attribute = execution.typed_search_attributes.get(_TEAM)
     if by_attribute is not None and by_attribute != team_id:
         return False
-    by_id = _id_team(execution.id)
+    by_id = job_team(execution.id)
     if by_id is not None:
         return by_id == team_id
     return by_attribute == team_id
-
-
-def _id_team(workflow_id: str) -> str | None:
-    """The team a listed kind's id names (`{prefix}:{team}:{key}`), else None."""
-    parts = workflow_id.split(":")
-    if len(parts) == 3 and parts[0] in _PREFIXES:
-        return parts[1]
-    return job_team(workflow_id)
 
 
 async def _list_runs(client: Client, team_id: str) -> list[WorkflowExecution]:
