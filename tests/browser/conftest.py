@@ -25,18 +25,28 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from recap.core.config import Settings
 from recap.demo.generator import SCENARIOS, generate_session
 from recap.jobs.client import connect, start_clustering
+from recap.journeys import build_journey
 from recap.llm.gate import gate
 from recap.llm.schema import ModelKeyAction, ModelSummary, RunMetadata, SummaryOutcome
 from recap.reports.models import PatternExample
+from recap.services.journeys import save_journey
 from recap.services.summary import compile_session
 from recap.sources.files import DirectorySource
 from recap.store.keys import READ_SCOPE, WRITE_SCOPE, KeyStore
 from recap.store.reports import ReportStore
 from recap.store.repository import SummaryStore, store_for
 from recap.store.users import UserStore
+from recap.timeline import count_tokens
 from tests.support import report_samples
 from tests.support.api_stack import ApiStack, api_stack, serve
 from tests.support.browser import FIGURES, chromium
+from tests.support.journey_fixtures import (
+    DISTINCT_ID,
+    JourneyDouble,
+    person_sessions,
+    shuffled_inputs,
+)
+from tests.support.journey_samples import stored_journey
 from tests.support.model_double import Reply, completion_body, grounded_reply
 
 __all__ = ["api_stack"]
@@ -112,6 +122,7 @@ async def ui_stack(api_stack: ApiStack) -> AsyncIterator[UiStack]:
     failed = [sid for sid, outcome in outcomes.items() if not outcome["success"]]
     assert failed and len(failed) < len(summarized), outcomes
     report_id, example = _report_and_digest(store, failed[0])
+    await _journey(store, api_stack)
     clusters_job = await _clusters(api_stack, token, summarized)
     yield UiStack(
         url=api_stack.url,
@@ -153,6 +164,21 @@ def _report_and_digest(store: SummaryStore, session_id: str) -> tuple[str, Patte
     )
     reports.save_digest(digest.model_copy(update={"report": report}))
     return report.report_id, example
+
+
+async def _journey(store: SummaryStore, api_stack: ApiStack) -> None:
+    """The 12-session person's journey of the journey tests, stored for the team as the
+    journey workflow stores one (built by the reading model double, no HTTP)."""
+    person = person_sessions(Path(api_stack.recordings).parent / "journey-person")
+    journey = await build_journey(
+        shuffled_inputs(person),
+        distinct_id=DISTINCT_ID,
+        ask=JourneyDouble(),
+        max_tokens=6_000,
+        count_tokens=count_tokens,
+    )
+    sample = stored_journey(TEAM, "jr_00aa11bb22cc33dd", DISTINCT_ID)
+    save_journey(store, sample.model_copy(update={"journey": journey}))
 
 
 async def _clusters(api_stack: ApiStack, token: str, session_ids: list[str]) -> str:

@@ -6,6 +6,7 @@ and desktop width with nothing serious for axe-core."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -14,6 +15,7 @@ from selenium.webdriver.support.ui import Select
 from tests.browser.conftest import TEAM, UiStack
 from tests.browser.pages import check_page, sign_in, wait
 from tests.support.browser import screenshot
+from tests.support.journey_fixtures import DISTINCT_ID
 
 # Kept in the tab's sessionStorage, so the reload that shows the summary keeps them.
 _WATCH_STATES = """
@@ -124,6 +126,11 @@ def test_every_page_of_the_team_reads_well_at_both_widths(
     links = browser.find_elements(By.CSS_SELECTOR, f"a[href^='/ui/{TEAM}/clusters/']")
     assert links, "the clustering run found no cluster"
     check_page(browser, links[0].get_attribute("href") or "", "cluster", shots)
+    # A person's journey: every session in order, each linking to its page.
+    person = f"{base}/persons/{quote(DISTINCT_ID, safe='')}"
+    check_page(browser, person, "journey", shots)
+    sessions = browser.find_elements(By.CSS_SELECTOR, f"main a[href^='/ui/{TEAM}/sessions/']")
+    assert len({link.get_attribute("href").split("#")[0] for link in sessions}) == 12
     # The jobs page shows the clustering run, completed.
     browser.get(base + "/jobs")
     assert ui_stack.clusters_job in browser.page_source
