@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from pydantic import SecretStr
 
 from recap.core.config import Settings
 from recap.demo.recordings import GeneratedSession
@@ -24,6 +26,7 @@ from recap.services.journeys import (
 from recap.store.repository import store_for
 from tests.support.journey_fixtures import DISTINCT_ID, PLAN, generate, start_ms
 from tests.support.journey_samples import stored_journey as sample
+from tests.support.posthog_double import posthog_double
 
 OTHER_SESSION = "019a5f00-0000-7000-8000-0000000be0f2"
 # Two days after her last session, at noon.
@@ -107,3 +110,54 @@ def test_the_store_answers_the_latest_journey_per_team_and_person(tmp_path: Path
     assert latest_journey(store, "team-c", DISTINCT_ID) is None
     assert stored_journey(store, "team-a", older.journey_id) == older
     assert stored_journey(store, "team-b", older.journey_id) is None
+
+
+async def test_posthog_gives_her_recordings_by_distinct_id_or_person_id(
+    directory: Path, tmp_path: Path
+) -> None:
+    """The PostHog double, holding her twelve recordings and another person's: the listing
+    asked by her distinct id (or her person id) gives hers only, oldest first."""
+    her_uuid = "0190a1b2-0000-7000-8000-0000000000aa"
+    with posthog_double() as double:
+        for index in range(len(PLAN)):
+            path = generate(index).write_as(tmp_path / "served", "export")
+            double.add_file(path, distinct_id=DISTINCT_ID, person_uuid=her_uuid)
+        other = directory / f"{OTHER_SESSION}.json"
+        double.add_file(
+            other,
+            OTHER_SESSION,
+            distinct_id="bo@example.com",
+            person_uuid="0190a1b2-0000-7000-8000-0000000000bb",
+        )
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'recap.db'}",
+            data_dir=tmp_path / "data",
+            source="posthog",
+            posthog_host=double.base_url,
+            posthog_project_id=double.project_id,
+            posthog_api_key=SecretStr(double.api_key),
+        )
+        by_distinct_id = await _select(settings, since=timedelta(days=30))
+        by_person = await select_person_sessions(
+            team_id="team-a",
+            source=None,
+            distinct_id=her_uuid,
+            by_person_id=True,
+            since_seconds=int(timedelta(days=30).total_seconds()),
+            now=NOW,
+            max_sessions=200,
+            settings=settings,
+            sources=source_opener(settings),
+        )
+        asked = [
+            unquote(request.target)
+            for request in double.requests
+            if request.path.endswith("/session_recordings/")
+        ]
+    starts = [start_ms(index) for index in range(len(PLAN))]
+    for selection in (by_distinct_id, by_person):
+        assert [ref.start_timestamp_ms for ref in selection.sessions] == starts
+        assert OTHER_SESSION not in [ref.session_id for ref in selection.sessions]
+    # The listing itself was filtered by the person, as PostHog's API takes it.
+    assert any("distinct_ids" in query for query in asked), asked
+    assert any(her_uuid in query for query in asked), asked
