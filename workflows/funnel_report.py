@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 from workflows.details import literal
 from workflows.retry_policies import LISTING_RETRY, MODEL_RETRY, SOURCE_RETRY
@@ -34,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         UnsummarizedSession,
     )
     from recap.core.naming import report_batch_workflow_id
-    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
     from workflows.contracts import (
         FunnelReportInput,
         FunnelReportProgress,
@@ -42,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         FunnelStepName,
         SummarizeSessionsInput,
     )
+    from workflows.summarize_missing import summarize_missing
+    from workflows.summarize_missing import unsummarized as unsummarized_of
 
 
 @workflow.defn(name="FunnelReportWorkflow")
@@ -91,8 +91,7 @@ class FunnelReportWorkflow:
         unsummarized: list[UnsummarizedSession] = []
         if session_ids:
             self._step("summarizing", f"**Summarizing** {len(session_ids)} sessions")
-            batch = await workflow.execute_child_workflow(
-                SummarizeSessionsIndividuallyWorkflow.run,
+            batch = await summarize_missing(
                 SummarizeSessionsInput(
                     team_id=team,
                     session_ids=session_ids,
@@ -102,16 +101,12 @@ class FunnelReportWorkflow:
                     source=request.source,
                     llm_task_queue=request.llm_task_queue,
                 ),
-                id=report_batch_workflow_id(team, workflow.info().workflow_id),
-                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-                static_summary=f"Summarize {len(session_ids)} sessions for a funnel report",
+                batch_id=report_batch_workflow_id(team, workflow.info().workflow_id),
+                purpose="a funnel report",
             )
             self._progress.sessions_summarized = batch.summarized + batch.skipped
             self._progress.sessions_failed = batch.failed
-            unsummarized = [
-                UnsummarizedSession(session_id=f.session_id, error_type=f.error_type, error=f.error)
-                for f in batch.failures
-            ]
+            unsummarized = unsummarized_of(batch)
 
         # 3. Describe: device, browser, OS and viewport, as the source knows them.
         self._step("describing", f"**Reading** the metadata of {len(session_ids)} sessions")

@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         UnsummarizedSession,
     )
     from recap.core.naming import delivery_workflow_id, report_batch_workflow_id
-    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
     from workflows.contracts import (
         DeliverInput,
         PatternReportInput,
@@ -55,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
         SummarizeSessionsInput,
     )
     from workflows.deliver import DeliverWorkflow
+    from workflows.summarize_missing import summarize_missing
+    from workflows.summarize_missing import unsummarized as unsummarized_of
 
 # Model calls of one report in flight at once; the model queue's worker limits them too.
 CHUNK_CONCURRENCY = 4
@@ -113,8 +114,7 @@ class PatternReportWorkflow:
         unsummarized: list[UnsummarizedSession] = []
         if session_ids:
             self._step("summarizing", f"**Summarizing** {len(session_ids)} sessions")
-            batch = await workflow.execute_child_workflow(
-                SummarizeSessionsIndividuallyWorkflow.run,
+            batch = await summarize_missing(
                 SummarizeSessionsInput(
                     team_id=team,
                     session_ids=session_ids,
@@ -124,17 +124,12 @@ class PatternReportWorkflow:
                     source=request.source,
                     llm_task_queue=request.llm_task_queue,
                 ),
-                id=report_batch_workflow_id(team, workflow.info().workflow_id),
-                # Cancelled with the report; the summaries it started finish (ABANDON).
-                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-                static_summary=f"Summarize {len(session_ids)} sessions for a pattern report",
+                batch_id=report_batch_workflow_id(team, workflow.info().workflow_id),
+                purpose="a pattern report",
             )
             self._progress.sessions_summarized = batch.summarized + batch.skipped
             self._progress.sessions_failed = batch.failed
-            unsummarized = [
-                UnsummarizedSession(session_id=f.session_id, error_type=f.error_type, error=f.error)
-                for f in batch.failures
-            ]
+            unsummarized = unsummarized_of(batch)
 
         # 3. Prepare: the stored summaries, as chunks of session ids that fit one prompt.
         self._step("finding", "**Reading** the stored summaries")

@@ -18,7 +18,6 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 from workflows.details import literal
 from workflows.retry_policies import LISTING_RETRY, MODEL_RETRY
@@ -31,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         SelectPersonSessionsInput,
     )
     from recap.core.naming import journey_batch_workflow_id
-    from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
     from workflows.contracts import (
         JourneyStep,
         PersonJourneyInput,
@@ -39,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         PersonJourneyResult,
         SummarizeSessionsInput,
     )
+    from workflows.summarize_missing import summarize_missing
 
 NO_SESSIONS = "person_has_no_sessions"
 
@@ -96,8 +95,7 @@ class PersonJourneyWorkflow:
         # 2. Summarize what is missing: the batch skips stored summaries and joins those
         # others are writing. A session it cannot summarize stays in the journey, unknown.
         self._step("summarizing", f"**Summarizing** {len(session_ids)} sessions")
-        batch = await workflow.execute_child_workflow(
-            SummarizeSessionsIndividuallyWorkflow.run,
+        batch = await summarize_missing(
             SummarizeSessionsInput(
                 team_id=team,
                 session_ids=session_ids,
@@ -105,10 +103,8 @@ class PersonJourneyWorkflow:
                 source=request.source,
                 llm_task_queue=request.llm_task_queue,
             ),
-            id=journey_batch_workflow_id(team, workflow.info().workflow_id),
-            # Cancelled with the journey; the summaries it started finish (ABANDON).
-            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-            static_summary=f"Summarize {len(session_ids)} sessions for a person's journey",
+            batch_id=journey_batch_workflow_id(team, workflow.info().workflow_id),
+            purpose="a person's journey",
         )
         self._progress.sessions_summarized = batch.summarized + batch.skipped
         self._progress.sessions_failed = batch.failed

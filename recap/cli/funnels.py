@@ -135,26 +135,16 @@ async def _start(
 def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool) -> NoReturn:
     from urllib.parse import quote
 
-    from recap.cli.reports import _report_store
-    from recap.jobs.funnels import ReportFailed
+    from recap.cli.reports import awaited_report
     from recap.reports import render_markdown
 
-    link = settings.temporal_workflow_url(workflow_id)
-    try:
-        result = run_async(lambda: _watch(settings, workflow_id))
-    except KeyboardInterrupt:
-        err.print(
-            f"detached; funnel report {workflow_id} keeps running. Follow it at {link}.",
-            highlight=False,
-        )
-        exit_now(0)
-    except ConnectionError as error:
-        fail(str(error))
-    except ReportFailed as failure:
-        fail(f"funnel report {workflow_id} failed ({failure.error_type}): {failure}; see {link}")
-    report = _report_store(settings).report(team_id, result.report_id)
-    if report is None:
-        fail(f"report {result.report_id} finished but is not in the store; see {link}")
+    _, report = awaited_report(
+        settings,
+        team_id,
+        workflow_id,
+        watch=lambda: _watch(settings, workflow_id),
+        what="funnel report",
+    )
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
@@ -168,7 +158,7 @@ def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool
         f"API: {base}/api/projects/{team}/session_summaries/reports/{report.report_id}/",
         highlight=False,
     )
-    err.print(link, style="dim", highlight=False)
+    err.print(settings.temporal_workflow_url(workflow_id), style="dim", highlight=False)
     exit_now(0)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.text import Text
@@ -203,33 +204,62 @@ async def _start(
 
 def _follow(settings: Settings, team_id: str, workflow_id: str, *, as_json: bool) -> NoReturn:
     """Watches the report until it ends and prints it; Ctrl-C leaves it running."""
-    from recap.jobs.reports import ReportFailed
-
-    link = settings.temporal_workflow_url(workflow_id)
-    try:
-        result = run_async(lambda: _watch(settings, workflow_id))
-    except KeyboardInterrupt:
-        err.print(
-            f"detached; report {workflow_id} keeps running. Follow it at {link}; once done"
-            " it is listed by `recap report list`.",
-            highlight=False,
-        )
-        exit_now(0)
-    except ConnectionError as error:
-        fail(str(error))
-    except ReportFailed as failure:
-        fail(f"report {workflow_id} failed ({failure.error_type}): {failure}; see {link}")
-    report = _report_store(settings).report(team_id, result.report_id)
-    if report is None:
-        fail(f"report {result.report_id} finished but is not in the store; see {link}")
+    result, report = awaited_report(
+        settings,
+        team_id,
+        workflow_id,
+        watch=lambda: _watch(settings, workflow_id),
+        what="report",
+        detached="; once done it is listed by `recap report list`",
+    )
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         print_report(report)
         if result.delivery_workflow_id:
             out.print(f"delivering: {result.delivery_workflow_id}", highlight=False)
-    err.print(link, style="dim", highlight=False)
+    err.print(settings.temporal_workflow_url(workflow_id), style="dim", highlight=False)
     exit_now(0)
+
+
+class _StoresAReport(Protocol):
+    @property
+    def report_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_StoresAReport)
+
+
+def awaited_report(
+    settings: Settings,
+    team_id: str,
+    workflow_id: str,
+    *,
+    watch: Callable[[], Coroutine[Any, Any, R]],
+    what: str,
+    detached: str = "",
+) -> tuple[R, PatternReport]:
+    """A report job (`what`: a pattern or funnel report) watched until it ends, and the
+    report it stored; Ctrl-C leaves it running, a failure ends the command with its type."""
+    from recap.jobs.reports import ReportFailed
+
+    link = settings.temporal_workflow_url(workflow_id)
+    try:
+        result = run_async(watch)
+    except KeyboardInterrupt:
+        err.print(
+            f"detached; {what} {workflow_id} keeps running. Follow it at {link}{detached}.",
+            highlight=False,
+        )
+        exit_now(0)
+    except ConnectionError as error:
+        fail(str(error))
+    except ReportFailed as failure:
+        fail(f"{what} {workflow_id} failed ({failure.error_type}): {failure}; see {link}")
+    report = _report_store(settings).report(team_id, result.report_id)
+    if report is None:
+        fail(f"report {result.report_id} finished but is not in the store; see {link}")
+    return result, report
 
 
 def _bar_state(progress: PatternReportProgress | None) -> tuple[str, int | None, int, str]:
