@@ -92,7 +92,8 @@ class FunnelActivities(ModelActivities):
                 parse_steps(request.steps)
             except FunnelStepError as error:
                 raise ApplicationError(str(error), type=BAD_STEP, non_retryable=True) from None
-            # One reservation for the report's explain calls (one per step with a factor).
+            # One call reserved (refused at no cost once the day's budget is spent); the
+            # explain calls it made (one per step with a factor) are counted after.
             reservation = await asyncio.to_thread(self._budget.reserve, request.team_id)
         model = self._chat_model()
         try:
@@ -118,7 +119,9 @@ class FunnelActivities(ModelActivities):
             await model.close()
         tokens = report.run.prompt_tokens + report.run.completion_tokens
         try:
-            await asyncio.to_thread(self._budget.record, reservation, tokens)
+            await asyncio.to_thread(
+                self._budget.record, reservation, tokens, calls=report.run.explain_calls
+            )
         except Exception as error:
             # Failing now would retry, and pay for, calls that have answered: count short.
             log.warning(

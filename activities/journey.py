@@ -136,7 +136,10 @@ class JourneyActivities(ModelActivities):
         usage = stored.usage
         try:
             await asyncio.to_thread(
-                self._budget.record, reservation, usage.prompt_tokens + usage.completion_tokens
+                self._budget.record,
+                reservation,
+                usage.prompt_tokens + usage.completion_tokens,
+                calls=usage.calls,
             )
         except Exception as error:
             # Failing now would retry, and pay for, calls that have answered: count short.

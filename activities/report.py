@@ -321,7 +321,8 @@ class ReportActivities(ModelActivities):
             await model.close()
         tokens = sum(usage.prompt_tokens + usage.completion_tokens for usage in spent)
         try:
-            await asyncio.to_thread(self._budget.record, reservation, tokens)
+            calls = sum(usage.calls for usage in spent)
+            await asyncio.to_thread(self._budget.record, reservation, tokens, calls=calls)
         except Exception as error:
             # Failing now would retry, and pay for, calls that have answered: count short.
             log.warning(

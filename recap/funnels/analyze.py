@@ -3,10 +3,10 @@ each step, the contrast of those who stopped with those who went on, and where t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from recap.funnels.contrast import contrast_step
-from recap.funnels.models import FunnelAnalysis, FunnelSession, FunnelStep
+from recap.funnels.models import FunnelAnalysis, FunnelSession, FunnelStep, KnownCluster
 from recap.funnels.steps import FunnelStepError, session_path, split_sessions
 
 DEFAULT_ALPHA = 0.05
@@ -21,8 +21,10 @@ def analyze_funnel(
     *,
     alpha: float = DEFAULT_ALPHA,
     min_stopped: int = MIN_STOPPED,
+    clusters: Mapping[str, KnownCluster] | None = None,
 ) -> FunnelAnalysis:
-    """Every number of a funnel report, by code; the model only explains its factors."""
+    """Every number of a funnel report, by code; the model only explains its factors.
+    `clusters` (error fingerprint -> the team's error cluster) adds cluster features."""
     if len(steps) < 2:
         raise FunnelStepError(f"a funnel needs at least two steps, got {len(steps)}")
     if not 0 < alpha < 1:
@@ -34,7 +36,9 @@ def analyze_funnel(
     path_by_id = {path.session_id: path for path in paths}
     splits = split_sessions(paths, steps)
     contrasts = [
-        contrast_step(split, by_id, path_by_id, alpha=alpha, min_stopped=min_stopped)
+        contrast_step(
+            split, by_id, path_by_id, alpha=alpha, min_stopped=min_stopped, clusters=clusters
+        )
         for split in splits
     ]
     return FunnelAnalysis(

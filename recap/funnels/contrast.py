@@ -3,8 +3,9 @@ sessions that stopped, and where those sessions went next.
 
 A session's features are measured in its window: from the event that reached step k-1 up
 to the event that reached step k (went on) or the session's end (stopped). Features come
-from the timeline (signal flags, errors by fingerprint, failed requests by method, path
-template and status, slow reactions) and from the caller's metadata (device, browser, OS,
+from the timeline (signal flags, errors by fingerprint and by the team's error cluster,
+failed requests by method, path template and status, slow reactions) and from the caller's
+metadata (device, browser, OS,
 viewport width bucket). Presence is boolean per session. Features present in exactly the
 same sessions are one factor (a failed request, its console error and the error flag on the
 click before it are one cause seen three ways) and are tested once.
@@ -27,6 +28,7 @@ from recap.funnels.models import (
     FeatureKind,
     FunnelSession,
     Group,
+    KnownCluster,
     NextPlace,
     PlaceKind,
     SessionMetadata,
@@ -62,9 +64,10 @@ _KIND_ORDER: Final[dict[str, int]] = {
     "request": 0,
     "error": 1,
     "shown": 2,
-    "slow": 3,
-    "signal": 4,
-    "metadata": 5,
+    "cluster": 3,
+    "slow": 4,
+    "signal": 5,
+    "metadata": 6,
 }
 _ERROR_FEATURES: Final[dict[ErrorKind, tuple[FeatureKind, str]]] = {
     ErrorKind.CONSOLE: ("error", "console error"),
@@ -110,10 +113,15 @@ def window_bounds(
 
 
 def session_features(
-    session: FunnelSession, start: int, end: int, features: dict[str, Feature]
+    session: FunnelSession,
+    start: int,
+    end: int,
+    features: dict[str, Feature],
+    clusters: Mapping[str, KnownCluster] | None = None,
 ) -> SessionFeatures:
     """The features of one session between two event indices (exclusive), registering each
-    feature it names in `features`."""
+    feature it names in `features`; `clusters` maps error fingerprints to the team's
+    error clusters, so errors worded apart but clustered together count as one feature."""
     events = session.timeline.events
     window = events[start + 1 : end]
     result = SessionFeatures(last_ref=window[-1].ref if window else None)
@@ -143,6 +151,9 @@ def session_features(
     for occurrence in extract_errors(session.timeline, failed_outcome=None):
         if occurrence.ref not in refs:
             continue
+        cluster = (clusters or {}).get(occurrence.fingerprint)
+        if cluster is not None:
+            add(_cluster_feature(cluster), occurrence.ref)
         if occurrence.kind is ErrorKind.NETWORK:
             add(
                 Feature(
@@ -167,6 +178,16 @@ def session_features(
     for feature in metadata_features(session.metadata):
         add(feature, None)
     return result
+
+
+def _cluster_feature(cluster: KnownCluster) -> Feature:
+    name = cluster.title or cluster.cluster_id
+    return Feature(
+        key=f"cluster:{cluster.cluster_id}",
+        kind="cluster",
+        label=f"error cluster: {name}",
+        cluster_id=cluster.cluster_id,
+    )
 
 
 def _slow_feature(event: TimelineEvent) -> Feature:
@@ -200,6 +221,7 @@ def contrast_step(
     *,
     alpha: float,
     min_stopped: int,
+    clusters: Mapping[str, KnownCluster] | None = None,
 ) -> StepContrast:
     """Step k's factors (every tested one, smallest p first) and next places."""
     features: dict[str, Feature] = {}
@@ -208,7 +230,7 @@ def contrast_step(
         for session_id in group:
             session, path = sessions[session_id], paths[session_id]
             start, end = window_bounds(session, path, split.step, went_on)
-            measured[session_id] = session_features(session, start, end, features)
+            measured[session_id] = session_features(session, start, end, features, clusters)
     stopped, went = split.stopped_ids, split.went_on_ids
     having: dict[str, frozenset[str]] = {
         key: frozenset(sid for sid in (*stopped, *went) if key in measured[sid].found)

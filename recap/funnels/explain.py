@@ -4,6 +4,8 @@ with timeline lines of a few example sessions), the answer's schema, and the gat
 The gate keeps a claim only about a factor code found significant, and only the examples
 whose session is in the step's split and whose ref is in that session's stored timeline;
 facts (time, URL, element) are copied from the timeline and numbers from the analysis.
+A kept claim shows both groups: when the model cited no session that went on, code adds
+its own example from them.
 """
 
 from __future__ import annotations
@@ -206,6 +208,7 @@ def gate_explanation(
                 factor_id, "no cited example from the sessions that stopped exists", text=text
             )
             continue
+        examples += _contrast_example(factor, examples)
         kept.append(
             ExplainedFactor(
                 factor_id=factor_id,
@@ -226,6 +229,18 @@ def gate_explanation(
         claims=kept,
         dropped=checker.dropped,
     )
+
+
+def _contrast_example(factor: Factor, cited: Sequence[FactorExample]) -> list[FactorExample]:
+    """Code's example from the sessions that went on, when the model cited none of them:
+    the contrast is part of the claim, and code's examples are already checked."""
+    if any(example.group == "went_on" for example in cited):
+        return []
+    return [
+        example
+        for example in factor.examples
+        if example.group == "went_on" and example.ref is not None
+    ][:1]
 
 
 class _ExampleGate:
@@ -281,6 +296,7 @@ class _ExampleGate:
                     kind=event.kind.value,
                     target=event.target,
                     has_factor=session_id in members,
+                    chosen_by="model",
                 )
             )
         return kept

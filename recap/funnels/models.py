@@ -102,7 +102,7 @@ class StepSplit(BaseModel):
         return self.went_on / decided if decided else None
 
 
-FeatureKind = Literal["signal", "slow", "error", "request", "shown", "metadata"]
+FeatureKind = Literal["signal", "slow", "error", "request", "shown", "cluster", "metadata"]
 Group = Literal["stopped", "went_on"]
 PlaceKind = Literal["page", "action"]
 
@@ -118,6 +118,19 @@ class Feature(BaseModel):
     fingerprint: str | None = Field(
         default=None, description="the error fingerprint (as error clusters key them)"
     )
+    cluster_id: str | None = Field(
+        default=None, description="the team's error cluster, for a cluster feature"
+    )
+
+
+class KnownCluster(BaseModel):
+    """A stored error cluster as the funnel sees it: errors of several fingerprints that
+    the team's clustering found to be one problem."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster_id: str
+    title: str | None = None
 
 
 class FactorExample(BaseModel):
@@ -131,6 +144,9 @@ class FactorExample(BaseModel):
     kind: str | None = None
     target: str | None = None
     has_factor: bool
+    chosen_by: Literal["code", "model"] = Field(
+        default="code", description="code picked it, or the model cited it and the gate kept it"
+    )
 
 
 class Factor(BaseModel):
@@ -246,7 +262,10 @@ class ExplainedFactor(BaseModel):
     went_on_with: int
     went_on_total: int
     adjusted_p: float
-    examples: list[FactorExample]
+    examples: list[FactorExample] = Field(
+        description="the model's kept citations; code adds a session that went on when the"
+        " model cited none, so each factor is shown against both groups where both exist"
+    )
     cites_both_groups: bool
 
 

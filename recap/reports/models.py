@@ -134,6 +134,13 @@ class FunnelFactor(BaseModel):
     p_value: float = Field(description="one-sided Fisher's exact test")
     adjusted_p: float = Field(description="Holm-corrected over the step's tested factors")
     pattern_id: str | None = Field(default=None, description="the report's pattern for it")
+    cluster_ids: list[str] = Field(
+        default_factory=list, description="the team's error clusters that show it"
+    )
+    went_on_examples: list[PatternExample] = Field(
+        default_factory=list,
+        description="sessions that went on, for contrast (the pattern's examples stopped)",
+    )
 
 
 class FunnelNextPlace(BaseModel):

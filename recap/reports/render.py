@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from recap.reports.models import Digest, FunnelSection, Pattern, PatternChange, PatternReport
+from recap.reports.models import (
+    Digest,
+    FunnelSection,
+    Pattern,
+    PatternChange,
+    PatternExample,
+    PatternReport,
+)
 from recap.timeline.render import format_clock
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~>])")
@@ -52,12 +59,15 @@ def _pattern_lines(number: int, pattern: Pattern, reported: int) -> list[str]:
     if pattern.indicators:
         lines += ["", "Indicators:"]
         lines += [f"- {escape(text)}" for text in pattern.indicators]
-    lines += [
-        "",
+    return [*lines, "", *_example_table(pattern.examples)]
+
+
+def _example_table(examples: list[PatternExample]) -> list[str]:
+    lines = [
         "| Session | Ref | Time | URL | Example |",
         "|---|---|---|---|---|",
     ]
-    for example in pattern.examples:
+    for example in examples:
         when = format_clock(example.t_ms)
         if example.timestamp:
             when = f"{when} ({example.timestamp})"
@@ -102,6 +112,9 @@ def _funnel_lines(funnel: FunnelSection) -> list[str]:
                 f"{factor.went_on_total} ({_percent(factor.went_on_rate)}) |"
                 f" {factor.p_value:.2g} | {factor.adjusted_p:.2g} |"
             )
+    contrasts = [example for factor in funnel.factors for example in factor.went_on_examples]
+    if contrasts:
+        lines += ["", "Sessions that went on, for contrast:", "", *_example_table(contrasts)]
     for number, overview in sorted(funnel.overviews.items()):
         lines += ["", f"Step {number}: {escape(overview)}"]
     if funnel.next_places:

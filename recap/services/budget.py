@@ -116,9 +116,10 @@ class ModelBudget:
         metrics.model_budget_refused(limit)
         raise self._exceeded(usage, limit)
 
-    def record(self, reservation: Reservation, tokens: int) -> None:
-        """Add what a reserved call spent (prompt and completion tokens)."""
-        self._usage.add_tokens(reservation.team_id, reservation.day, tokens)
+    def record(self, reservation: Reservation, tokens: int, *, calls: int = 1) -> None:
+        """Add what a reserved step spent: its prompt and completion tokens, and the calls
+        it made beyond the one reserved (a report asks once per step; retries count)."""
+        self._usage.add_tokens(reservation.team_id, reservation.day, tokens, calls=calls - 1)
 
     def usage(self, team_id: str) -> ModelUsage:
         """The team's calls and tokens today."""

@@ -21,9 +21,11 @@ from recap.funnels import (
     EXPLAIN_PROMPT,
     ExplainedFactor,
     Factor,
+    FactorExample,
     FunnelAnalysis,
     FunnelExplanation,
     FunnelSession,
+    KnownCluster,
     SessionMetadata,
     analyze_funnel,
     explain_messages,
@@ -58,6 +60,7 @@ from recap.reports.prompting import ask
 from recap.services.bootstrap import SourceUnavailable, TeamSources
 from recap.services.reports import load_sessions, not_summarized
 from recap.sources.posthog import PostHogClient, PostHogError
+from recap.store.clusters import ClusterStore
 from recap.store.reports import ReportStore
 from recap.store.repository import SummaryStore
 from recap.timeline.models import Timeline
@@ -70,6 +73,7 @@ SEVERITY_BY_EFFECT: Final[tuple[tuple[float, PatternSeverity], ...]] = (
     (0.15, "medium"),
 )
 EXAMPLES_PER_PATTERN: Final = 12
+CONTRAST_EXAMPLES: Final = 3
 
 # PostHog's person properties that describe the device (when the team shares them).
 _DEVICE: Final = "$device_type"
@@ -206,6 +210,15 @@ def funnel_report_id(
     )
 
 
+def known_clusters(store: SummaryStore, team_id: str) -> dict[str, KnownCluster]:
+    """The team's stored error clusters by fingerprint (none until `recap clusters` ran)."""
+    return {
+        fingerprint: KnownCluster(cluster_id=cluster.cluster_id, title=cluster.title)
+        for cluster in ClusterStore(store).load_clusters(team_id)
+        for fingerprint in cluster.fingerprints
+    }
+
+
 async def explain_steps(
     model: ChatModel, analysis: FunnelAnalysis, timelines: Mapping[str, Timeline]
 ) -> tuple[list[FunnelExplanation], StepUsage]:
@@ -249,7 +262,8 @@ async def make_funnel_report(
         )
         for each in loaded.sessions
     ]
-    analysis = analyze_funnel(sessions, steps)
+    clusters = await asyncio.to_thread(known_clusters, store, request.team_id)
+    analysis = analyze_funnel(sessions, steps, clusters=clusters)
     explanations, usage = await explain_steps(model, analysis, loaded.timelines)
     used_model = usage.model or configured_model
     reported = [session.session_id for session in sessions]
@@ -344,6 +358,10 @@ def build_funnel(
             p_value=factor.p_value,
             adjusted_p=factor.adjusted_p,
             pattern_id=pattern_of.get(factor.factor_id),
+            cluster_ids=[f.cluster_id for f in factor.features if f.cluster_id is not None],
+            went_on_examples=contrast_examples(
+                factor, claims.get(factor.factor_id), timelines, outcomes
+            )[:CONTRAST_EXAMPLES],
         )
         for factor in significant
     ]
@@ -404,32 +422,12 @@ def _pattern(
     (no claim kept) code's own examples of the factor among those who stopped."""
     cited = claim.examples if claim is not None else factor.examples
     description = claim.explanation if claim is not None else _code_description(factor, analysis)
-    examples: list[PatternExample] = []
-    seen: set[str] = set()
-    for example in cited:
-        if example.group != "stopped" or not example.has_factor or example.ref is None:
-            continue
-        timeline = timelines.get(example.session_id)
-        event = timeline.event(example.ref) if timeline is not None else None
-        if timeline is None or event is None or example.session_id in seen:
-            continue
-        seen.add(example.session_id)
-        start = timeline.session.start_timestamp_ms
-        examples.append(
-            PatternExample(
-                session_id=example.session_id,
-                ref=event.ref,
-                t_ms=event.t_ms,
-                timestamp=_moment(start + event.t_ms).isoformat() if start is not None else None,
-                url=event.url,
-                kind=event.kind.value,
-                target=event.target,
-                description=f"shows {factor.features[0].label}",
-                session_failed=(
-                    not outcomes[example.session_id] if example.session_id in outcomes else None
-                ),
-            )
-        )
+    examples = _shown(
+        [e for e in cited if e.group == "stopped" and e.has_factor],
+        f"shows {factor.features[0].label}",
+        timelines,
+        outcomes,
+    )
     examples = sorted(examples, key=lambda e: e.timestamp or "")[:EXAMPLES_PER_PATTERN]
     contrast = analysis.contrast(factor.step)
     stopped = set(contrast.split.stopped_ids) if contrast is not None else set()
@@ -458,6 +456,67 @@ def _pattern(
         ),
         examples=examples,
     )
+
+
+def contrast_examples(
+    factor: Factor,
+    claim: ExplainedFactor | None,
+    timelines: Mapping[str, Timeline],
+    outcomes: Mapping[str, bool],
+) -> list[PatternExample]:
+    """Sessions that went on past the factor's step, shown against those who stopped: the
+    kept claim's (the model's, or code's when it cited none), else code's own."""
+    cited = claim.examples if claim is not None else factor.examples
+    went_on = [example for example in cited if example.group == "went_on"]
+    label = factor.features[0].label
+    return _shown(
+        [e for e in went_on if e.has_factor],
+        f"went on to step {factor.step} despite {label}",
+        timelines,
+        outcomes,
+    ) + _shown(
+        [e for e in went_on if not e.has_factor],
+        f"went on to step {factor.step} without {label}",
+        timelines,
+        outcomes,
+    )
+
+
+def _shown(
+    cited: Sequence[FactorExample],
+    description: str,
+    timelines: Mapping[str, Timeline],
+    outcomes: Mapping[str, bool],
+) -> list[PatternExample]:
+    """Examples as a report shows them, one per session, facts copied from the timelines;
+    an example whose session or ref is not stored is left out."""
+    examples: list[PatternExample] = []
+    seen: set[str] = set()
+    for example in cited:
+        timeline = timelines.get(example.session_id)
+        if timeline is None or example.ref is None or example.session_id in seen:
+            continue
+        event = timeline.event(example.ref)
+        if event is None:
+            continue
+        seen.add(example.session_id)
+        start = timeline.session.start_timestamp_ms
+        examples.append(
+            PatternExample(
+                session_id=example.session_id,
+                ref=event.ref,
+                t_ms=event.t_ms,
+                timestamp=_moment(start + event.t_ms).isoformat() if start is not None else None,
+                url=event.url,
+                kind=event.kind.value,
+                target=event.target,
+                description=description,
+                session_failed=(
+                    not outcomes[example.session_id] if example.session_id in outcomes else None
+                ),
+            )
+        )
+    return examples
 
 
 def _moment(ms: int) -> datetime:

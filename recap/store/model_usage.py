@@ -80,16 +80,21 @@ class ModelUsageStore:
             # A first call of the day inserts (limits are at least 1, so it is within them).
             return connection.execute(statement).first() is not None
 
-    def add_tokens(self, team_id: str, day: str, tokens: int) -> None:
-        """Add the tokens a counted call spent to the day it was counted on."""
-        if tokens <= 0:
+    def add_tokens(self, team_id: str, day: str, tokens: int, *, calls: int = 0) -> None:
+        """Add the tokens a counted call spent to the day it was counted on, and `calls`
+        more calls: the ones a reserved step made beyond its first (a report's steps)."""
+        tokens, calls = max(tokens, 0), max(calls, 0)
+        if tokens == 0 and calls == 0:
             return
         statement = (
             self._insert()
-            .values(team_id=team_id, day=day, calls=0, tokens=tokens)
+            .values(team_id=team_id, day=day, calls=calls, tokens=tokens)
             .on_conflict_do_update(
                 index_elements=["team_id", "day"],
-                set_={"tokens": ModelUsageRow.tokens + tokens},
+                set_={
+                    "tokens": ModelUsageRow.tokens + tokens,
+                    "calls": ModelUsageRow.calls + calls,
+                },
             )
         )
         self._store.migrate()

@@ -290,6 +290,42 @@ def test_the_gate_keeps_grounded_claims_and_drops_inventions(
     assert all(e.session_id in timelines for c in gated.claims for e in c.examples)
 
 
+def test_a_claim_citing_only_stopped_sessions_gets_codes_went_on_example(
+    analysis: FunnelAnalysis, timelines: dict[str, Timeline], cases: list[FunnelCase]
+) -> None:
+    cart_error = sorted(_ids(cases, "cart_error"))[0]
+    ref = timelines[cart_error].events[-1].ref
+    answer = ModelExplanation.model_validate(
+        {
+            "overview": "The cart failed.",
+            "claims": [
+                {
+                    "factor_id": "s2f1",
+                    "explanation": "Adding to the cart failed, so they never saw Checkout.",
+                    "examples": [{"session_id": cart_error, "ref": ref}],
+                }
+            ],
+        }
+    )
+    gated = gate_explanation(answer, analysis, 2, timelines)
+    (claim,) = gated.claims
+    assert claim.cites_both_groups
+    stopped, went_on = claim.examples
+    assert (stopped.session_id, stopped.ref, stopped.chosen_by) == (cart_error, ref, "model")
+    assert (went_on.group, went_on.chosen_by) == ("went_on", "code")
+    assert went_on.session_id in _ids(cases, "completed") and not went_on.has_factor
+    assert went_on.ref is not None
+    event = timelines[went_on.session_id].event(went_on.ref)
+    assert event is not None and (went_on.t_ms, went_on.url) == (event.t_ms, event.url)
+    code_choice = next(
+        e
+        for e in _factor_with(analysis, "request:POST /api/cart 500").examples
+        if e.group == "went_on"
+    )
+    assert (went_on.session_id, went_on.ref) == (code_choice.session_id, code_choice.ref)
+    assert gated.dropped == []
+
+
 def test_a_claim_without_a_real_stopped_example_is_dropped(
     analysis: FunnelAnalysis, timelines: dict[str, Timeline], cases: list[FunnelCase]
 ) -> None:

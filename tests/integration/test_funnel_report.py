@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +49,7 @@ from workflows.contracts import FunnelReportInput
 from workflows.funnel_report import FunnelReportWorkflow
 
 INVENTED = "s2f99"
+ONLY_STOPPED = "s2f2"  # the double cites no session that went on for it: code adds one
 CART_ERROR = "failed request POST /api/cart 500"
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -102,7 +105,8 @@ def _store_summaries(store: SummaryStore, team: str, cases: list[FunnelCase]) ->
 
 def _explain(body: dict[str, Any]) -> Reply:
     """Reads the explain prompt: per factor, the first example line of each group shown
-    (the 500 line where one is shown); and a claim about a factor code did not find."""
+    (the 500 line where one is shown; for `ONLY_STOPPED`, those who stopped only); and a
+    claim about a factor code did not find."""
     assert body["response_format"]["json_schema"]["name"] == "explain_funnel"
     prompt = "\n".join(
         str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user"
@@ -114,6 +118,8 @@ def _explain(body: dict[str, Any]) -> Reply:
             block = (header.group(1), header.group(2), header.group(3))
         elif (found := _LINE.match(line)) and block is not None:
             factor_id, session_id, group = block
+            if factor_id == ONLY_STOPPED and group != "stopped":
+                continue
             chosen = cited.setdefault(factor_id, {})
             if group not in chosen or ("500" in line and chosen[group][0] == session_id):
                 chosen[group] = (session_id, found.group(1))
@@ -172,6 +178,29 @@ def _report_page(settings: Settings, team: str, report_id: str) -> httpx.Respons
         return http.get(f"/ui/{team}/reports/{report_id}")
 
 
+async def _cli_funnel(
+    client: Client, team: str, cases: list[FunnelCase], main: str, llm: str
+) -> tuple[str, str]:
+    """`recap funnel --step … --sessions ID,…` run as a user runs it; stdout and stderr."""
+    ids = ",".join(case.session_id for case in cases)
+    steps = [arg for spec in STEPS for arg in ("--step", spec)]
+    cli = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "recap.cli", "funnel", *steps, "--sessions", ids, "--team", team),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            **os.environ,
+            "RECAP_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "RECAP_TASK_QUEUE": main,
+            "RECAP_LLM_TASK_QUEUE": llm,
+            "RECAP_API_PUBLIC_URL": "https://recap.example",
+        },
+    )
+    printed, errors = await asyncio.wait_for(cli.communicate(), 120)
+    assert cli.returncode == 0, errors.decode()
+    return printed.decode(), errors.decode()
+
+
 def _timelines(cases: list[FunnelCase]) -> dict[str, Timeline]:
     return {case.session_id: case.session.timeline for case in cases}
 
@@ -180,9 +209,13 @@ async def test_the_funnel_report_finds_the_planted_causes_and_is_served(
     temporal_client: Client,
     model_server: ChatServer,
     planted: tuple[Path, list[FunnelCase]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     directory, cases = planted
     team = f"team-{uuid.uuid4().hex[:8]}"
+    # The worker's own source, for the CLI's run (which names none, as a user's does).
+    monkeypatch.setenv("RECAP_SOURCE", f"files:{directory}")
+    get_settings.cache_clear()
     settings = get_settings()
     store = store_for(settings.resolved_database_url)
     _store_summaries(store, team, cases)
@@ -216,13 +249,23 @@ async def test_the_funnel_report_finds_the_planted_causes_and_is_served(
         job = await job_progress(temporal_client, workflow_id)
         assert job is not None and job_team(workflow_id) == team
         assert (job.kind, job.status, job.progress.step) == ("funnel_report", "completed", "done")
+        explain_calls = len(model_server.bodies())
+        # `recap funnel`, as a process: its own run over the same sessions, printed.
+        printed, cli_errors = await _cli_funnel(temporal_client, team, cases, main, llm)
     assert progress is not None and (progress.step, progress.report_id) == (
         "done",
         result.report_id,
     )
     assert (result.sessions_reported, result.factors, result.not_reported) == (60, 2, 0)
     # Every summary was stored already: the only model call is the one explain call.
-    assert len(model_server.bodies()) == 1
+    assert explain_calls == 1
+    assert len(model_server.bodies()) == 2
+    assert "## Funnel" in printed
+    assert f"| 2. {STEPS[1]} | 40 | 40 | 20 |" in printed.replace("\\", "")
+    assert "14/20 (70%)" in printed and "Sessions that went on, for contrast:" in printed
+    cli_job = re.search(r"started funnel report (funnel-report:\S+)", cli_errors)
+    assert cli_job is not None and job_team(cli_job.group(1)) == team
+    assert f"page: https://recap.example/ui/{team}/reports/" in cli_errors
 
     report = ReportStore(store).report(team, result.report_id)
     assert report is not None and report.funnel is not None
@@ -252,6 +295,15 @@ async def test_the_funnel_report_finds_the_planted_causes_and_is_served(
         for example in pattern.examples:
             assert example.session_id in stopped
             assert timelines[example.session_id].event(example.ref) is not None
+
+    # Both groups: the phone factor's went-on example is code's, the model cited none.
+    completed = {case.session_id for case in cases if case.label == "completed"}
+    for factor in (cart, phone):
+        assert factor.went_on_examples
+        for example in factor.went_on_examples:
+            assert example.session_id in completed
+            assert timelines[example.session_id].event(example.ref) is not None
+    assert phone.went_on_examples[0].description.startswith("went on to step 2 without")
 
     markdown = render_markdown(report)
     assert "## Funnel" in markdown

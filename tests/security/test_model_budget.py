@@ -190,6 +190,23 @@ def test_budget_exceeded_maps_to_a_final_typed_error() -> None:
     assert failure.message == "team t has spent its daily model budget"
 
 
+def test_a_reserved_step_that_asked_three_times_counts_three_calls(database_url: str) -> None:
+    store = SummaryStore(database_url)
+    budget = ModelBudget(ModelUsageStore(store), max_calls=3, max_tokens=None)
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    reservation = budget.reserve(team)
+    # a funnel report's explain step: one call per step with a factor, counted after
+    budget.record(reservation, 900, calls=3)
+    usage = budget.usage(team)
+    assert (usage.calls, usage.tokens) == (3, 900)
+    with pytest.raises(BudgetExceeded):
+        budget.reserve(team)
+    # a step that failed before asking counts its reserved call only
+    other = f"team-{uuid.uuid4().hex[:8]}"
+    budget.record(budget.reserve(other), 0, calls=0)
+    assert budget.usage(other).calls == 1
+
+
 def test_racing_for_the_last_call_exactly_one_wins(database_url: str) -> None:
     usage = ModelUsageStore(SummaryStore(database_url))
     day = "2026-11-23"

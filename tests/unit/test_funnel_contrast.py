@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from recap.funnels import FunnelSession, SessionMetadata, analyze_funnel, parse_steps
+from recap.clustering.extract import extract_errors
+from recap.funnels import (
+    FunnelSession,
+    KnownCluster,
+    SessionMetadata,
+    analyze_funnel,
+    parse_steps,
+)
 from recap.funnels.contrast import metadata_features, viewport_label
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
 
@@ -153,3 +160,40 @@ def test_metadata_features() -> None:
         "viewport:viewport ≤ 480 px",
     ]
     assert metadata_features(SessionMetadata()) == []
+
+
+def _console(message: str) -> dict[str, object]:
+    return {"kind": EventKind.CONSOLE_ERROR, "value": message}
+
+
+def test_errors_worded_apart_count_as_their_error_cluster() -> None:
+    """Two wordings, each in two stopped sessions: neither alone is significant among four
+    went-on sessions, but the team's cluster of both is one factor of four sessions."""
+    wordings = ["TypeError: basket.total is undefined", "TypeError: cart is null"]
+    stopped = [
+        FunnelSession(timeline=_timeline(f"s{i}", [CART, _console(wordings[i % 2])]))
+        for i in range(4)
+    ]
+    went_on = [FunnelSession(timeline=_timeline(f"w{i}", [CART, CHECKOUT])) for i in range(6)]
+    sessions = stopped + went_on
+    fingerprints = {
+        occurrence.normalized: occurrence.fingerprint
+        for session in stopped
+        for occurrence in extract_errors(session.timeline, failed_outcome=None)
+    }
+    assert len(set(fingerprints.values())) == 2
+    cluster = KnownCluster(cluster_id="ec_0123456789ab", title="Cart total crashes")
+    clusters = dict.fromkeys(fingerprints.values(), cluster)
+    steps = parse_steps(["url:/cart", 'click:"Checkout"'])
+
+    without = analyze_funnel(sessions, steps).contrasts[0]
+    assert [f.stopped_with for f in without.factors] == [2, 2]
+    assert not without.significant
+
+    found = analyze_funnel(sessions, steps, clusters=clusters).contrasts[0]
+    (factor,) = found.significant
+    assert (factor.stopped_with, factor.stopped_total, factor.went_on_with) == (4, 4, 0)
+    (feature,) = factor.features
+    assert (feature.kind, feature.cluster_id) == ("cluster", "ec_0123456789ab")
+    assert feature.label == "error cluster: Cart total crashes"
+    assert sorted(factor.session_ids) == ["s0", "s1", "s2", "s3"]

@@ -275,8 +275,14 @@ def funnel_view(report: PatternReport) -> dict[str, object] | None:
             )
             for factor in funnel.factors[:MAX_PATTERNS]
         ],
+        "contrasts": [
+            example_view(report.team_id, example)
+            for factor in funnel.factors[:MAX_PATTERNS]
+            for example in factor.went_on_examples
+        ][:MAX_LISTED],
         "overviews": {step: clip(text) for step, text in sorted(funnel.overviews.items())},
         "next_places": funnel.next_places[:MAX_LISTED],
+        "clusters_href": f"/ui/{quote(report.team_id, safe='')}/clusters",
         "alpha": funnel.alpha,
         "percent": percent,
     }
