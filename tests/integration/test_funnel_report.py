@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 import re
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +38,7 @@ from recap.store.users import UserStore
 from recap.timeline import count_tokens, render_timeline, timeline_hash
 from recap.timeline.models import Timeline
 from tests.support.api_stack import serve
+from tests.support.cli import recap_cli
 from tests.support.funnel_fixtures import STEPS, FunnelCase, funnel_cases
 from tests.support.model_double import ChatServer, Reply, chat_server, completion_body
 from tests.support.temporal import running_worker, task_queue
@@ -178,29 +177,6 @@ def _report_page(settings: Settings, team: str, report_id: str) -> httpx.Respons
         return http.get(f"/ui/{team}/reports/{report_id}")
 
 
-async def _cli_funnel(
-    client: Client, team: str, cases: list[FunnelCase], main: str, llm: str
-) -> tuple[str, str]:
-    """`recap funnel --step … --sessions ID,…` run as a user runs it; stdout and stderr."""
-    ids = ",".join(case.session_id for case in cases)
-    steps = [arg for spec in STEPS for arg in ("--step", spec)]
-    cli = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "recap.cli", "funnel", *steps, "--sessions", ids, "--team", team),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={
-            **os.environ,
-            "RECAP_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-            "RECAP_TASK_QUEUE": main,
-            "RECAP_LLM_TASK_QUEUE": llm,
-            "RECAP_API_PUBLIC_URL": "https://recap.example",
-        },
-    )
-    printed, errors = await asyncio.wait_for(cli.communicate(), 120)
-    assert cli.returncode == 0, errors.decode()
-    return printed.decode(), errors.decode()
-
-
 def _timelines(cases: list[FunnelCase]) -> dict[str, Timeline]:
     return {case.session_id: case.session.timeline for case in cases}
 
@@ -251,7 +227,14 @@ async def test_the_funnel_report_finds_the_planted_causes_and_is_served(
         assert (job.kind, job.status, job.progress.step) == ("funnel_report", "completed", "done")
         explain_calls = len(model_server.bodies())
         # `recap funnel`, as a process: its own run over the same sessions, printed.
-        printed, cli_errors = await _cli_funnel(temporal_client, team, cases, main, llm)
+        ids = ",".join(case.session_id for case in cases)
+        steps = [arg for spec in STEPS for arg in ("--step", spec)]
+        printed, cli_errors = await recap_cli(
+            temporal_client,
+            *("funnel", *steps, "--sessions", ids, "--team", team),
+            queue=main,
+            llm_queue=llm,
+        )
     assert progress is not None and (progress.step, progress.report_id) == (
         "done",
         result.report_id,

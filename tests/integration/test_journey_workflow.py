@@ -7,12 +7,9 @@ team gets 404 for both."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
-import os
 import re
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -37,6 +34,7 @@ from recap.store.repository import SummaryStore, store_for
 from recap.store.users import UserStore
 from recap.timeline import count_tokens, render_timeline, timeline_hash
 from tests.support.api_stack import serve
+from tests.support.cli import recap_cli
 from tests.support.journey_fixtures import (
     APPLY_FAILED,
     COUPON_ERROR,
@@ -247,24 +245,15 @@ async def test_a_persons_journey_is_built_stored_and_served(
         assert (job.kind, job.status, job.progress.step) == ("person_journey", "completed", "done")
         # The CLI, as a process: its own run (the team, person and period name it), the
         # summaries all stored by now.
-        cli = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "recap.cli", "journey", DISTINCT_ID, "--team", team),
-            *("--since", f"{SINCE_SECONDS // 86_400}d"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={
-                **os.environ,
-                "RECAP_TEMPORAL_ADDRESS": temporal_client.service_client.config.target_host,
-                "RECAP_TASK_QUEUE": main,
-                "RECAP_LLM_TASK_QUEUE": llm,
-                "RECAP_API_PUBLIC_URL": "https://recap.example",
-            },
+        printed, cli_errors = await recap_cli(
+            temporal_client,
+            *("journey", DISTINCT_ID, "--team", team, "--since", f"{SINCE_SECONDS // 86_400}d"),
+            queue=main,
+            llm_queue=llm,
         )
-        printed, cli_errors = await asyncio.wait_for(cli.communicate(), 120)
-    assert cli.returncode == 0, cli_errors.decode()
-    assert "| 5 | 2025-11-10 20:00 UTC |" in printed.decode()
+    assert "| 5 | 2025-11-10 20:00 UTC |" in printed
     address = f"https://recap.example/ui/{team}/persons/{quote(DISTINCT_ID, safe='')}"
-    assert address in cli_errors.decode()
+    assert address in cli_errors
 
     assert progress is not None
     assert (progress.step, progress.journey_id) == ("done", result.journey_id)
