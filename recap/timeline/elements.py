@@ -39,26 +39,51 @@ _TEST_ID_ATTRS: Final = (
 _TEST_ID_CHARS: Final = 40
 
 NO_ATTRS: Final[dict[str, Any]] = {}
+# The children of every childless node, shared (so never appended to: `DomMirror` gives a
+# node a list of its own with its first child). Text nodes, half of a DOM, need none.
+NO_CHILDREN: Final[list[MirrorNode]] = []
 
 
 class MirrorNode:
     """One node of the mirror. A plain slotted class: snapshots create thousands."""
 
-    __slots__ = ("attrs", "children", "id", "kind", "parent", "tag", "text")
+    __slots__ = ("attrs", "children", "hides", "id", "kind", "parent", "tag", "text")
 
-    def __init__(self, node_id: int, kind: int) -> None:
+    def __init__(
+        self,
+        node_id: int,
+        kind: int,
+        parent: MirrorNode | None = None,
+        tag: str = "",
+        attrs: dict[str, Any] = NO_ATTRS,
+        text: str = "",
+    ) -> None:
+        # Everything in one call: mutations create nodes by the hundred thousand.
         self.id = node_id
         self.kind = kind
-        self.tag = ""
+        self.parent = parent
+        self.tag = tag
         # Shared with the recording (never written: attribute mutations copy first).
-        self.attrs: dict[str, Any] = NO_ATTRS
-        self.text = ""
-        self.parent: MirrorNode | None = None
-        self.children: list[MirrorNode] = []
+        self.attrs = attrs
+        self.text = text
+        self.children = NO_CHILDREN
+        # Kept in step with `tag` and `attrs` (`set_element`), because every text walk
+        # asks it of every ancestor.
+        self.hides = hides_text(tag, attrs) if attrs else tag in INVISIBLE_TAGS
+
+    def set_element(self, tag: str, attrs: dict[str, Any]) -> None:
+        self.tag = tag
+        self.attrs = attrs
+        self.hides = hides_text(tag, attrs)
 
 
-def is_hidden(node: MirrorNode) -> bool:
-    attrs = node.attrs
+def hides_text(tag: str, attrs: dict[str, Any]) -> bool:
+    """Whether an element keeps its whole subtree's text from readers: never rendered
+    (script, style, head…) or hidden by its attributes."""
+    if tag in INVISIBLE_TAGS:
+        return True
+    if not attrs:
+        return False
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
     style = attrs.get("style")

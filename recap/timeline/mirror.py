@@ -6,33 +6,35 @@ summary can say `button "Sign up!"` instead of `node 90`.
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Final
 
 from recap.timeline.elements import (
-    BUTTON_INPUT_TYPES,
     CDATA,
     COMMENT,
     DOCUMENT,
     ELEMENT,
-    FORM_FIELD_TAGS,
     INVISIBLE_TAGS,
     NO_ATTRS,
+    NO_CHILDREN,
     TEXT,
     MirrorNode,
     developer_id,
-    href_path,
-    is_hidden,
     is_interactive,
     role_word,
 )
 from recap.timeline.locale import phone_regions
-from recap.timeline.page_text import LABEL_MAX_CHARS, clip, collapse, quoted, without_echo
+from recap.timeline.mirror_names import accessible_name, associated_label
+from recap.timeline.page_text import LABEL_MAX_CHARS, clip, collapse, quoted
 from recap.timeline.redact import redact_text
 
 _TEXT_SCAN_CHARS: Final = 4 * LABEL_MAX_CHARS
 _TEXTS_PER_MUTATION: Final = 64
+# Elements the mirror keeps track of beyond the tree itself (`_note_element`).
+_NOTED_TAGS: Final = frozenset({"label", "input", "html"})
+_TEXT_KINDS: Final = frozenset({TEXT, CDATA, COMMENT})
 
 
 @dataclass(slots=True)
@@ -118,89 +120,148 @@ class DomMirror:
             and _field_identity(node) == identity
         }
 
-    def _build(self, serialized: dict[str, Any], parent: MirrorNode | None) -> int:
-        """Create a subtree (iteratively: real DOMs can be deeper than Python's stack)."""
-        nodes = self.nodes
-        created = 0
-        stack: list[tuple[dict[str, Any], MirrorNode | None]] = [(serialized, parent)]
-        pop, push = stack.pop, stack.append
-        while stack:
-            raw, owner = pop()
-            node_id = raw.get("id")
-            if type(node_id) is not int:
+    def _build(
+        self, serialized: dict[str, Any], parent: MirrorNode | None
+    ) -> tuple[MirrorNode | None, int]:
+        """Create a subtree (iteratively: real DOMs can be deeper than Python's stack);
+        return its root (None when the root has no id) and how many nodes were built."""
+        root = self._adopt(serialized, parent)
+        children = serialized.get("childNodes")
+        if root is None or not children or type(children) is not list:
+            # Most mutations add one childless node at a time.
+            return root, 0 if root is None else 1
+        created = 1
+        # Two parallel stacks rather than one of (raw, owner) pairs: no tuple per node,
+        # and a node's children go on in one C-level call. Reversed so that popping keeps
+        # document order among siblings.
+        raws: list[Any] = list(reversed(children))
+        owners: list[MirrorNode] = [root] * len(children)
+        pop_raw, pop_owner, adopt = raws.pop, owners.pop, self._adopt
+        while raws:
+            raw = pop_raw()
+            owner = pop_owner()
+            if type(raw) is not dict:
                 continue
-            kind = raw.get("type")
-            if type(kind) is not int:
-                kind = ELEMENT
-            children = raw.get("childNodes")
-            node = nodes.get(node_id)
+            node = adopt(raw, owner)
             if node is None:
-                node = MirrorNode(node_id, kind)
-                nodes[node_id] = node
+                continue
+            created += 1
+            children = raw.get("childNodes")
+            if children and type(children) is list:
+                raws.extend(reversed(children))
+                owners.extend(repeat(node, len(children)))
+        return root, created
+
+    def _adopt(self, raw: dict[str, Any], owner: MirrorNode | None) -> MirrorNode | None:
+        """The node `raw` serializes, new or moved, as the last child of `owner`; None
+        when it has no id. Its serialized children are left to the caller."""
+        node_id = raw.get("id")
+        if type(node_id) is not int:
+            return None
+        kind = raw.get("type")
+        if type(kind) is not int:
+            kind = ELEMENT
+        node = self.nodes.get(node_id)
+        if node is None:
+            if kind == ELEMENT:
+                tag = raw.get("tagName")
+                attrs = raw.get("attributes")
+                node = MirrorNode(
+                    node_id,
+                    kind,
+                    owner,
+                    tag.lower() if isinstance(tag, str) else "",
+                    attrs if type(attrs) is dict else NO_ATTRS,
+                )
+                if node.tag in _NOTED_TAGS:
+                    self._note_element(node)
+            elif kind in _TEXT_KINDS:
+                text = raw.get("textContent")
+                node = MirrorNode(node_id, kind, owner, text=text if isinstance(text, str) else "")
             else:
-                # A moved node: rrweb re-serializes it without children and re-adds those
-                # separately, so keep the subtree unless a new one is supplied.
-                self._detach(node)
-                node.kind = kind
-                if children:
-                    for child in node.children:
-                        child.parent = None
-                        self._forget(child)
-                    node.children = []
+                node = MirrorNode(node_id, kind, owner)
+            self.nodes[node_id] = node
+        else:
+            # A moved node: rrweb re-serializes it without children and re-adds those
+            # separately, so keep the subtree unless a new one is supplied.
+            self._detach(node)
+            node.kind = kind
+            if raw.get("childNodes"):
+                for child in node.children:
+                    child.parent = None
+                    self._forget(child)
+                node.children = NO_CHILDREN
             node.parent = owner
             if kind == ELEMENT:
                 tag = raw.get("tagName")
-                node.tag = tag.lower() if isinstance(tag, str) else ""
                 attrs = raw.get("attributes")
-                node.attrs = attrs if type(attrs) is dict else NO_ATTRS
-                if node.tag == "label":
-                    self._labels.add(node_id)
-                elif node.tag == "input":
-                    if _is_password_input(node):
-                        self._passwords[node_id] = _field_identity(node)
-                elif node.tag == "html":
-                    lang = node.attrs.get("lang")
-                    self.lang = lang if isinstance(lang, str) and lang else self.lang
-            elif kind in (TEXT, CDATA, COMMENT):
+                node.set_element(
+                    tag.lower() if isinstance(tag, str) else "",
+                    attrs if type(attrs) is dict else NO_ATTRS,
+                )
+                if node.tag in _NOTED_TAGS:
+                    self._note_element(node)
+            elif kind in _TEXT_KINDS:
                 text = raw.get("textContent")
                 node.text = text if isinstance(text, str) else ""
-            created += 1
-            if owner is not None:
+        if owner is not None:
+            if owner.children is NO_CHILDREN:
+                owner.children = [node]
+            else:
                 owner.children.append(node)
-            if children and type(children) is list:
-                # Reversed so that popping keeps document order among siblings.
-                for child in reversed(children):
-                    if type(child) is dict:
-                        push((child, node))
-        return created
+        return node
+
+    def _note_element(self, node: MirrorNode) -> None:
+        """Labels, password fields and the document's language, as elements arrive."""
+        tag = node.tag
+        if tag == "label":
+            self._labels.add(node.id)
+        elif tag == "input":
+            if _is_password_input(node):
+                self._passwords[node.id] = _field_identity(node)
+        elif tag == "html":
+            lang = node.attrs.get("lang")
+            self.lang = lang if isinstance(lang, str) and lang else self.lang
 
     def _detach(self, node: MirrorNode) -> None:
         owner = node.parent
         if owner is not None:
-            with contextlib.suppress(ValueError):
+            # Not contextlib.suppress: a context manager per removed node shows in profiles.
+            try:  # noqa: SIM105
                 owner.children.remove(node)
+            except ValueError:
+                pass
             node.parent = None
 
     def _forget(self, node: MirrorNode) -> int:
         """Drop a detached subtree from the id index; returns how many nodes went."""
+        nodes, labels = self.nodes, self._labels
         count = 0
         stack = [node]
+        pop, extend = stack.pop, stack.extend
         while stack:
-            current = stack.pop()
-            if self.nodes.get(current.id) is current:
-                del self.nodes[current.id]
-                self._labels.discard(current.id)
+            current = pop()
+            if nodes.get(current.id) is current:
+                del nodes[current.id]
+                if labels:
+                    labels.discard(current.id)
                 count += 1
-            stack.extend(current.children)
+            # No way back up: the subtree holds no cycle, so it is freed the moment the
+            # caller lets go of it instead of waiting for a full garbage collection.
+            current.parent = None
+            if current.children:
+                extend(current.children)
         return count
 
     def apply_mutation(self, data: dict[str, Any], want_text: bool = False) -> MutationSummary:
         """Apply an rrweb Mutation in replay order: removes, adds, texts, attributes."""
         summary = MutationSummary()
+        nodes = self.nodes
         removes = data.get("removes")
         if isinstance(removes, list):
             for item in removes:
-                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                node_id = item.get("id") if isinstance(item, dict) else None
+                node = nodes.get(node_id) if type(node_id) is int else None
                 if node is not None:
                     if want_text and len(summary.removed_texts) < _TEXTS_PER_MUTATION:
                         summary.removed_texts += self.texts_in(node)
@@ -212,7 +273,8 @@ class DomMirror:
         texts = data.get("texts")
         if isinstance(texts, list):
             for item in texts:
-                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                node_id = item.get("id") if isinstance(item, dict) else None
+                node = nodes.get(node_id) if type(node_id) is int else None
                 if node is None:
                     continue
                 value = item.get("value")
@@ -225,7 +287,8 @@ class DomMirror:
         attributes = data.get("attributes")
         if isinstance(attributes, list):
             for item in attributes:
-                node = self._lookup(item.get("id")) if isinstance(item, dict) else None
+                node_id = item.get("id") if isinstance(item, dict) else None
+                node = nodes.get(node_id) if type(node_id) is int else None
                 changes = item.get("attributes") if node is not None else None
                 if node is None or not isinstance(changes, dict):
                     continue
@@ -238,29 +301,38 @@ class DomMirror:
                     elif isinstance(value, str):
                         attrs[name] = value
                     # rrweb sends style diffs as objects; labels never need them.
-                node.attrs = attrs
+                node.set_element(node.tag, attrs)
                 if was_password or _is_password_input(node):
                     self._passwords[node.id] = _field_identity(node)
         return summary
 
     def _apply_adds(self, adds: list[Any], summary: MutationSummary, want_text: bool) -> None:
-        pending = [item for item in adds if isinstance(item, dict)]
+        nodes = self.nodes
+        pending = adds
         placements: list[tuple[MirrorNode, int]] = []
         while pending:
             deferred = []
             for item in pending:
-                serialized = item.get("node")
-                if not isinstance(serialized, dict):
+                if type(item) is not dict:
                     continue
-                parent = self._lookup(item.get("parentId"))
+                serialized = item.get("node")
+                if type(serialized) is not dict:
+                    continue
+                parent_id = item.get("parentId")
+                parent = nodes.get(parent_id) if type(parent_id) is int else None
                 if parent is None:
                     # rrweb may list a node before the parent it attaches to.
                     deferred.append(item)
                     continue
-                summary.added += self._build(serialized, parent)
-                node = self._lookup(serialized.get("id"))
+                if serialized.get("childNodes"):
+                    node, created = self._build(serialized, parent)
+                else:
+                    # rrweb adds nodes one at a time, each with its parent's id: skip the
+                    # subtree walk for what is nearly every add.
+                    node, created = self._adopt(serialized, parent), 1
                 if node is None:
                     continue
+                summary.added += created
                 next_id = item.get("nextId")
                 if type(next_id) is int:
                     placements.append((node, next_id))
@@ -317,7 +389,7 @@ class DomMirror:
     def _visible(self, node: MirrorNode) -> bool:
         current = node.parent
         while current is not None:
-            if current.tag in INVISIBLE_TAGS or is_hidden(current):
+            if current.hides:
                 return False
             current = current.parent
         return True
@@ -340,7 +412,7 @@ class DomMirror:
                 continue
             if current.kind != ELEMENT and current.kind != DOCUMENT:
                 continue
-            if current is not node and (current.tag in INVISIBLE_TAGS or is_hidden(current)):
+            if current is not node and current.hides:
                 continue
             if current.tag == "img":
                 alt = current.attrs.get("alt")
@@ -355,14 +427,18 @@ class DomMirror:
         """The visible text nodes of a subtree, each collapsed, in document order."""
         found: list[str] = []
         stack = [node]
-        while stack and len(found) < limit:
-            current = stack.pop()
+        pop, extend = stack.pop, stack.extend
+        while stack:
+            current = pop()
             if current.kind == TEXT:
-                text = collapse(current.text)
-                if text:
-                    found.append(text)
-            elif current.tag not in INVISIBLE_TAGS and not is_hidden(current):
-                stack.extend(reversed(current.children))
+                if current.text:
+                    text = collapse(current.text)
+                    if text:
+                        found.append(text)
+                        if len(found) >= limit:
+                            break
+            elif not current.hides and current.children:
+                extend(reversed(current.children))
         # Checked last: most added subtrees are empty elements, and the walk up is the cost.
         return found if found and self._visible(node) else []
 
@@ -402,7 +478,7 @@ class DomMirror:
             return f"text {quoted(text)}" if text else "document"
         role = role_word(target)
         test_id = developer_id(target)
-        name = self._accessible_name(target)
+        name = accessible_name(self, target)
         if test_id and test_id != name:
             role = f"{role}[{test_id}]"
         return f"{role} {quoted(name)}" if name else role
@@ -432,7 +508,7 @@ class DomMirror:
         node = self.nodes.get(node_id)
         if node is None or node.kind != ELEMENT:
             return None
-        texts = [self._associated_label(node)]
+        texts = [associated_label(self, node)]
         for key in ("placeholder", "aria-label", "title"):
             value = node.attrs.get(key)
             if isinstance(value, str):
@@ -442,82 +518,9 @@ class DomMirror:
             tag=node.tag, attrs=node.attrs, label=label, was_password=node_id in self._passwords
         )
 
-    def _accessible_name(self, el: MirrorNode) -> str:
-        attrs = el.attrs
-        candidates: list[Any] = [attrs.get("aria-label")]
-        labelledby = attrs.get("aria-labelledby")
-        if isinstance(labelledby, str) and labelledby:
-            candidates.append(self._text_of_ids(labelledby.split()))
-        is_button_input = el.tag == "input" and str(attrs.get("type", "")).lower() in (
-            BUTTON_INPUT_TYPES
-        )
-        if el.tag in FORM_FIELD_TAGS and not is_button_input:
-            # Form fields have no text of their own; their <label> is what users read.
-            candidates += [
-                lambda: self._associated_label(el),
-                attrs.get("placeholder"),
-                attrs.get("title"),
-                attrs.get("name"),
-                attrs.get("id"),
-            ]
-        else:
-            if is_button_input:
-                candidates.append(attrs.get("value"))
-            candidates += [
-                lambda: self.visible_text(el),
-                attrs.get("placeholder"),
-                attrs.get("title"),
-                attrs.get("alt"),
-                lambda: self._associated_label(el),
-                lambda: href_path(attrs.get("href")),
-                attrs.get("name"),
-                attrs.get("id"),
-            ]
-        for candidate in candidates:
-            value = candidate() if callable(candidate) else candidate
-            if isinstance(value, str):
-                text = collapse(value)
-                if text:
-                    return clip(redact_text(without_echo(text), self.regions))
-        return ""
-
-    def _text_of_ids(self, dom_ids: list[str]) -> str:
-        wanted = set(dom_ids)
-        found = [
-            n for n in self.nodes.values() if n.kind == ELEMENT and n.attrs.get("id") in wanted
-        ]
-        return " ".join(self.visible_text(n) for n in found)
-
-    def _associated_label(self, el: MirrorNode) -> str | None:
-        dom_id = el.attrs.get("id")
-        if isinstance(dom_id, str) and dom_id:
-            for label_id in self._labels:
-                label = self.nodes.get(label_id)
-                if label is not None and label.attrs.get("for") == dom_id:
-                    return self.visible_text(label)
-        current = el.parent
-        while current is not None:
-            if current.tag == "label":
-                return self.visible_text(current)
-            current = current.parent
-        # Unassociated sibling labels (`<label>Username</label><input>`) are common enough
-        # in the wild that users clearly read them as the field's label.
-        siblings = el.parent.children if el.parent is not None else []
-        index = next((i for i, n in enumerate(siblings) if n is el), -1)
-        checkable = el.tag == "input" and str(el.attrs.get("type", "")).lower() in (
-            "checkbox",
-            "radio",
-        )
-        neighbours = [*reversed(siblings[:index])]
-        if checkable:
-            neighbours = [*siblings[index + 1 :], *neighbours]
-        for sibling in neighbours:
-            if sibling.kind != ELEMENT:
-                if sibling.kind == TEXT and not sibling.text.strip():
-                    continue
-                break
-            if sibling.tag == "label" and "for" not in sibling.attrs:
-                return self.visible_text(sibling)
-            if not checkable:
-                break
-        return None
+    def labels(self) -> Iterator[MirrorNode]:
+        """The document's <label> elements (those with a `for` are looked up by it)."""
+        for label_id in self._labels:
+            label = self.nodes.get(label_id)
+            if label is not None:
+                yield label

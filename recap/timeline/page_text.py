@@ -9,7 +9,6 @@ from typing import Final
 
 LABEL_MAX_CHARS: Final = 60
 
-_WHITESPACE = re.compile(r"\s+")
 # Icon fonts (Material Design Icons and friends) draw glyphs from the Private Use Areas;
 # zero-width characters are layout hints. Neither reads as text.
 _NON_TEXT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd\u200b-\u200f\u2060\ufeff]")
@@ -17,7 +16,12 @@ _NON_TEXT = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd\u200b-\u200f\u2060\u
 
 def collapse(text: str) -> str:
     """Visible text as a reader sees it: one line, single spaces, no icon glyphs."""
-    return _WHITESPACE.sub(" ", _NON_TEXT.sub("", text)).strip()
+    # `str.split()` splits on exactly the characters `\s` matches (both use
+    # `str.isspace`), and is several times faster than the regex; ASCII text holds no
+    # glyphs to drop. Every text node of every mutation passes through here.
+    if not text.isascii():
+        text = _NON_TEXT.sub("", text)
+    return " ".join(text.split())
 
 
 def clip(text: str, limit: int = LABEL_MAX_CHARS) -> str:
