@@ -31,6 +31,7 @@ from activities.schedule import ScheduleActivities
 from activities.summary import SummaryActivities
 from recap.core import metrics
 from recap.core.config import Settings, get_settings
+from recap.core.heap import freeze_loaded_objects
 from recap.core.logging import configure_logging, get_logger
 from recap.core.tracing import flush_tracing
 from recap.jobs.client import connect
@@ -166,6 +167,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         max_workers=ACTIVITY_THREADS, thread_name_prefix="recap-activity"
     ) as executor:
         workers = build_workers(client, settings, executor)
+        # Everything the worker needs is loaded now: out of the collector's way.
+        freeze_loaded_objects()
         log.info(
             "worker started",
             task_queue=settings.task_queue,

@@ -1,6 +1,7 @@
-"""The `recap` command line. `main.py` is the command table; each command group lives in a
-module named for it (`sessions`, `batch`, `clusters`, `schedule`, `keys`, `doctor`, `serve`,
-with `demo`'s body in `demo.py`); what they share is in `console.py` (the consoles, failing,
+"""The `recap` command line. `main.py` is the command table, which imports a command's
+module only when that command runs; each command group lives in a module named for it
+(`timeline`, `sessions`, `batch`, `clusters`, `schedule`, `keys`, `doctor`, `serve`, with
+`demo`'s body in `demo.py`); what they share is in `console.py` (the consoles, failing,
 ending, running a coroutine), `options.py` (shared options, session ids, `--source`) and
 `progress.py` (the live progress bar), and how outcomes are printed in `report.py`.
 

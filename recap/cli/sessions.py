@@ -1,10 +1,8 @@
-"""`recap timeline`, `recap fetch` and `recap summarize`: one recording compiled offline, one
-downloaded from PostHog, and sessions summarized through Temporal."""
+"""`recap fetch` and `recap summarize`: one recording downloaded from PostHog, and sessions
+summarized through Temporal (`recap timeline` is in `timeline.py`, kept light to start)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,41 +16,6 @@ from recap.core.config import get_settings
 if TYPE_CHECKING:
     from recap.jobs.client import SessionOutcome
     from recap.sources.posthog import PostHogSource
-
-
-def timeline(
-    path: Annotated[Path, typer.Argument(help="recording file (rrweb JSON/JSONL, PostHog export)")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the timeline as JSON")] = False,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="drop low-priority events to fit")
-    ] = None,
-) -> None:
-    """Compile one recording file into the timeline the model sees (offline: no Temporal,
-    no model)."""
-    from recap.recording.models import RecordingError
-    from recap.sources.files import load_recording_file
-    from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
-
-    settings = get_settings()
-    try:
-        recording = load_recording_file(path, max_decoded_bytes=settings.timeline.max_decoded_bytes)
-        compiled = compile_timeline(recording, settings.timeline)
-    except RecordingError as error:
-        reject(str(error))
-    if max_tokens is not None:
-        compiled = budget_timeline(compiled, max_tokens)
-    text = render_timeline(compiled)
-    if as_json:
-        document = {
-            "session": compiled.session.model_dump(mode="json"),
-            "events": [event.model_dump(mode="json") for event in compiled.events],
-            "text": text,
-            "tokens": count_tokens(text),
-            "stats": compiled.stats.model_dump(mode="json"),
-        }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def fetch(

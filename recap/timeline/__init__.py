@@ -5,7 +5,8 @@ each to what handles it (`clicks`, `inputs`, `viewing`, `navigation`, `gaps`,
 `page_errors`, `effects`), which write drafts into the `pass_state`; `signals` then flags
 them and `stats` counts them. `mirror` (with `elements` and `page_text`) replays each
 window's DOM to name what was clicked; `redact` masks what must not leave the recording;
-`render`, `tokens` and `budget` make the text the model reads.
+`render`, `tokens` and `budget` make the text the model reads; `compile_budgeted` is
+compile and budget in one, holding a long recording's events in a tenth of the memory.
 
 May import `recap.recording` and `recap.core`; never `recap.llm` or anything above.
 """
@@ -16,7 +17,7 @@ import hashlib
 import json
 
 from recap.timeline.budget import budget_timeline
-from recap.timeline.compile import compile_events, compile_timeline
+from recap.timeline.compile import compile_budgeted, compile_events, compile_timeline
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
 from recap.timeline.render import render_event, render_timeline
 from recap.timeline.tokens import count_tokens
@@ -39,6 +40,7 @@ __all__ = [
     "TimelineEvent",
     "TimelineStats",
     "budget_timeline",
+    "compile_budgeted",
     "compile_events",
     "compile_timeline",
     "count_tokens",

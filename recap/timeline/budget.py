@@ -4,16 +4,30 @@ Order of sacrifice: repeats collapse (`x4`), then noise (scrolls, resizes, media
 selections, custom events, tab switches, idle gaps), then effect text, then navigations,
 then user actions. Errors and events with a signal flag are never dropped. Refs keep
 their numbers, so a summary of a trimmed timeline still cites the stored one.
+
+The work is done on `EventLine`s, a slotted tenth of a `TimelineEvent`'s memory, so a long
+recording can be budgeted (`budget_lines`) without ever holding all its events as models;
+only what is kept becomes a `TimelineEvent`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
-from recap.timeline.models import ERROR_KINDS, SIGNAL_FLAGS, EventKind, Timeline, TimelineEvent
-from recap.timeline.render import render_event, render_header, render_timeline
+from recap.timeline.models import (
+    ERROR_KINDS,
+    SIGNAL_FLAGS,
+    EventKind,
+    SessionInfo,
+    Timeline,
+    TimelineEvent,
+    TimelineStats,
+)
+from recap.timeline.render import render_event, render_header_lines, render_text, render_timeline
 from recap.timeline.tokens import count_tokens
 
 _NOISE: Final = frozenset(
@@ -31,7 +45,58 @@ _ACTIONS: Final = frozenset({EventKind.CLICK, EventKind.INPUT, EventKind.SUBMIT}
 _COLLAPSED: Final = "collapsed"
 
 
-def is_protected(event: TimelineEvent) -> bool:
+@dataclass(slots=True, frozen=True)
+class EventLine:
+    """A `TimelineEvent`'s fields, without the model: what the budget weighs and keeps."""
+
+    ref: str
+    t_ms: int
+    window: str
+    kind: EventKind
+    target: str | None = None
+    value: str | None = None
+    flags: tuple[str, ...] = ()
+    effect: str | None = None
+    url: str | None = None
+    duration_ms: int | None = None
+    react_ms: int | None = None
+    count: int = 1
+
+    @classmethod
+    def of(cls, event: TimelineEvent) -> EventLine:
+        return cls(
+            event.ref,
+            event.t_ms,
+            event.window,
+            event.kind,
+            event.target,
+            event.value,
+            tuple(event.flags),
+            event.effect,
+            event.url,
+            event.duration_ms,
+            event.react_ms,
+            event.count,
+        )
+
+    def event(self) -> TimelineEvent:
+        return TimelineEvent(
+            ref=self.ref,
+            t_ms=self.t_ms,
+            window=self.window,
+            kind=self.kind,
+            target=self.target,
+            value=self.value,
+            flags=list(self.flags),
+            effect=self.effect,
+            url=self.url,
+            duration_ms=self.duration_ms,
+            react_ms=self.react_ms,
+            count=self.count,
+        )
+
+
+def is_protected(event: TimelineEvent | EventLine) -> bool:
     """Errors, signals and coverage gaps always reach the model."""
     if event.kind in ERROR_KINDS or event.kind is EventKind.GAP:
         return True
@@ -49,7 +114,7 @@ def _evenly(indices: list[int]) -> list[int]:
     return [indices[p] for p in ranked]
 
 
-def _same(a: TimelineEvent, b: TimelineEvent) -> bool:
+def _same(a: EventLine, b: EventLine) -> bool:
     return (
         a.kind == b.kind
         and a.window == b.window
@@ -62,14 +127,14 @@ def _same(a: TimelineEvent, b: TimelineEvent) -> bool:
     )
 
 
-def collapse_repeats(events: list[TimelineEvent]) -> tuple[list[TimelineEvent], int]:
+def collapse_repeats(events: list[EventLine]) -> tuple[list[EventLine], int]:
     """Merge runs of identical consecutive events into the first, with `count` summed."""
-    merged: list[TimelineEvent] = []
+    merged: list[EventLine] = []
     removed = 0
     for event in events:
         if merged and _same(merged[-1], event):
             head = merged[-1]
-            merged[-1] = head.model_copy(update={"count": head.count + event.count})
+            merged[-1] = dataclasses.replace(head, count=head.count + event.count)
             removed += 1
         else:
             merged.append(event)
@@ -87,28 +152,51 @@ def budget_timeline(
     `stats.dropped`; the rendered header says so. Protected events stay even when they
     alone exceed the budget.
     """
-    if counter(render_timeline(timeline)) <= max_tokens:
+    if _fits(render_timeline(timeline), max_tokens, counter):
         return timeline
-    show_window = timeline.session.windows > 1
+    lines = [EventLine.of(event) for event in timeline.events]
+    return budget_lines(timeline.session, timeline.stats, lines, max_tokens, counter, fits=False)
+
+
+def budget_lines(
+    session: SessionInfo,
+    stats: TimelineStats,
+    lines: list[EventLine],
+    max_tokens: int,
+    counter: Callable[[str], int] = count_tokens,
+    *,
+    fits: bool | None = None,
+) -> Timeline:
+    """`budget_timeline` for a timeline given as its parts; `lines` is consumed.
+
+    `fits` is whether the whole timeline is already known to fit (None: find out)."""
+    if fits is None:
+        fits = _fits(render_text(session, stats, lines), max_tokens, counter)
+    if fits:
+        return Timeline(session=session, events=[line.event() for line in lines], stats=stats)
+    original = len(lines)
+    show_window = session.windows > 1
     dropped: Counter[str] = Counter()
-    events, collapsed = collapse_repeats(list(timeline.events))
+    events, collapsed = collapse_repeats(lines)
+    lines.clear()
     if collapsed:
         dropped[_COLLAPSED] = collapsed
 
-    def cost(event: TimelineEvent) -> int:
+    def cost(event: EventLine) -> int:
         return counter(render_event(event, show_window)) + 1
 
     costs = [cost(event) for event in events]
     alive = [True] * len(events)
     total = sum(costs)
+    kept = len(events)
 
     def budget_left() -> int:
-        trimmed = _assemble(timeline, events, alive, dropped)
-        return max_tokens - counter("\n".join(render_header(trimmed))) - 2
+        header = render_header_lines(session, _trimmed_stats(stats, original, kept, dropped))
+        return max_tokens - counter("\n".join(header)) - 2
 
     budget = budget_left()
 
-    def pick(keep: Callable[[TimelineEvent], bool]) -> list[int]:
+    def pick(keep: Callable[[EventLine], bool]) -> list[int]:
         return _evenly([i for i, e in enumerate(events) if keep(e) and not is_protected(e)])
 
     steps: list[tuple[str, list[int]]] = [
@@ -125,22 +213,44 @@ def budget_timeline(
             if not alive[index]:
                 continue
             if action == "strip":
-                stripped = events[index].model_copy(update={"effect": None, "react_ms": None})
+                stripped = dataclasses.replace(events[index], effect=None, react_ms=None)
                 events[index] = stripped
                 new_cost = cost(stripped)
                 total += new_cost - costs[index]
                 costs[index] = new_cost
             else:
                 alive[index] = False
+                kept -= 1
                 total -= costs[index]
                 dropped[events[index].kind.value] += 1
         budget = budget_left()
-    return _trim_until_fits(timeline, events, alive, dropped, max_tokens, counter)
+    return _trim_until_fits(session, stats, original, events, alive, dropped, max_tokens, counter)
+
+
+def _fits(text: str, max_tokens: int, counter: Callable[[str], int]) -> bool:
+    # A byte-level BPE token stands for at least one byte, so a text no longer in UTF-8
+    # than the budget fits without loading the tokenizer to count it.
+    if counter is count_tokens and len(text.encode("utf-8")) <= max_tokens:
+        return True
+    return counter(text) <= max_tokens
+
+
+def _trimmed_stats(
+    stats: TimelineStats, original: int, kept: int, dropped: Counter[str]
+) -> TimelineStats:
+    return stats.model_copy(
+        update={
+            "truncated_events": stats.truncated_events + original - kept,
+            "dropped": dict(sorted(dropped.items(), key=lambda item: -item[1])),
+        }
+    )
 
 
 def _trim_until_fits(
-    timeline: Timeline,
-    events: list[TimelineEvent],
+    session: SessionInfo,
+    stats: TimelineStats,
+    original: int,
+    events: list[EventLine],
     alive: list[bool],
     dropped: Counter[str],
     max_tokens: int,
@@ -150,28 +260,26 @@ def _trim_until_fits(
 
     Per-line counts are nearly additive, so this rarely drops more than a few events.
     """
-    result = _assemble(timeline, events, alive, dropped)
+
+    def text() -> str:
+        kept = [event for event, keep in zip(events, alive, strict=True) if keep]
+        return render_text(session, _trimmed_stats(stats, original, len(kept), dropped), kept)
+
     order = [i for i in _evenly(list(range(len(events)))) if not is_protected(events[i])]
     cursor = 0
-    while counter(render_timeline(result)) > max_tokens and cursor < len(order):
+    # Counted again only after a drop: passing events already dropped changes no text
+    # (when protected events alone exceed the budget, that is every event in `order`).
+    over = counter(text()) > max_tokens
+    while over and cursor < len(order):
         index = order[cursor]
         cursor += 1
         if alive[index]:
             alive[index] = False
             dropped[events[index].kind.value] += 1
-            result = _assemble(timeline, events, alive, dropped)
-    return result
-
-
-def _assemble(
-    timeline: Timeline, events: list[TimelineEvent], alive: list[bool], dropped: Counter[str]
-) -> Timeline:
-    kept = [event for event, keep in zip(events, alive, strict=True) if keep]
-    left_out = len(timeline.events) - len(kept)
-    stats = timeline.stats.model_copy(
-        update={
-            "truncated_events": timeline.stats.truncated_events + left_out,
-            "dropped": dict(sorted(dropped.items(), key=lambda item: -item[1])),
-        }
+            over = counter(text()) > max_tokens
+    kept = [event.event() for event, keep in zip(events, alive, strict=True) if keep]
+    return Timeline(
+        session=session,
+        events=kept,
+        stats=_trimmed_stats(stats, original, len(kept), dropped),
     )
-    return timeline.model_copy(update={"events": kept, "stats": stats})

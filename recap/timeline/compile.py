@@ -3,23 +3,27 @@
 One streaming pass over the events (`event_pass`) with a `DomMirror` per window labels
 clicks and inputs and watches what changed after each action; `signals` then flags rage,
 dead, slow and erroring actions from what the pass collected. Memory follows the
-timeline: events are consumed as they arrive and only a short reorder buffer is kept.
+timeline, not the recording: events are consumed as they arrive and only a short reorder
+buffer is kept. The pass holds every draft until the signals run (they look ahead, e.g. for
+a form's submit); after it, `compile_budgeted` keeps only light `EventLine`s.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from recap.core.config import TimelineConfig
 from recap.recording.models import RawEvent, Recording
+from recap.timeline.budget import EventLine, budget_lines
 from recap.timeline.drafts import Draft
 from recap.timeline.event_pass import read_events
 from recap.timeline.gaps import close_gaps
-from recap.timeline.models import EventKind, Timeline, TimelineEvent
+from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
 from recap.timeline.pass_state import PassState
 from recap.timeline.signals import apply_signals
 from recap.timeline.stats import session_info, timeline_stats
+from recap.timeline.tokens import count_tokens
 
 
 def compile_events(
@@ -37,13 +41,7 @@ def compile_events(
     `skipped` (what the source already skipped, by reason) is merged into the stats.
     """
     config = config or TimelineConfig()
-    state = PassState(config)
-    count, first_ts, last_ts = read_events(state, events)
-    close_gaps(state, last_ts)
-    drafts = _without_focus_clicks(
-        sorted((d for d in state.drafts if not d.dropped), key=lambda d: (d.ts, d.seq))
-    )
-    apply_signals(drafts, state.requests, state.changes(), config)
+    state, drafts, count, first_ts, last_ts = _finished_pass(events, config)
     base = first_ts if count else 0
     timeline_events = _timeline_events(drafts, base)
     session = session_info(
@@ -67,23 +65,76 @@ def compile_timeline(recording: Recording, config: TimelineConfig | None = None)
         config=config,
         skipped=Counter(),
     )
+    session, stats = _with_recording_facts(recording, timeline.session, timeline.stats)
+    if session is not timeline.session or stats is not timeline.stats:
+        timeline = timeline.model_copy(update={"session": session, "stats": stats})
+    return timeline
+
+
+def compile_budgeted(
+    recording: Recording,
+    max_tokens: int,
+    config: TimelineConfig | None = None,
+    counter: Callable[[str], int] = count_tokens,
+) -> Timeline:
+    """`budget_timeline(compile_timeline(recording, config), max_tokens, counter)`, the
+    timeline a model is given, without holding every event of a long recording as a model:
+    events are weighed as `EventLine`s and only the kept ones become `TimelineEvent`s."""
+    config = config or TimelineConfig()
+    state, drafts, count, first_ts, last_ts = _finished_pass(recording.events, config)
+    base = first_ts if count else 0
+    lines = list(_event_lines(drafts, base))
+    session = session_info(
+        state,
+        lines,
+        recording.session_id,
+        recording.distinct_id,
+        start_ts=first_ts if count else None,
+        duration_ms=(last_ts - base) if count else 0,
+    )
+    stats = timeline_stats(state, lines, count, 0, Counter(), 0)
+    del state
+    session, stats = _with_recording_facts(recording, session, stats)
+    return budget_lines(session, stats, lines, max_tokens, counter)
+
+
+def _finished_pass(
+    events: Iterable[RawEvent], config: TimelineConfig
+) -> tuple[PassState, list[Draft], int, int, int]:
+    """The event pass over `events`, then signals: the drafts in timeline order, and the
+    pass's state and [count, first, last] timestamps."""
+    state = PassState(config)
+    count, first_ts, last_ts = read_events(state, events)
+    close_gaps(state, last_ts)
+    drafts = _without_focus_clicks(
+        sorted((d for d in state.drafts if not d.dropped), key=lambda d: (d.ts, d.seq))
+    )
+    apply_signals(drafts, state.requests, state.changes(), config)
+    # Only `drafts` is read from here on; what the pass kept for the signals can go.
+    state.drafts = []
+    state.requests = []
+    return state, drafts, count, first_ts, last_ts
+
+
+def _with_recording_facts(
+    recording: Recording, session: SessionInfo, stats: TimelineStats
+) -> tuple[SessionInfo, TimelineStats]:
+    """What the recording itself says beside its events: still being captured, and what
+    a streaming source skipped and decoded (counted only once it was read)."""
     if recording.metadata.get("ongoing") is True:
-        session = timeline.session.model_copy(update={"ongoing": True})
-        timeline = timeline.model_copy(update={"session": session})
-    # A streaming source has counted what it skipped only now that it was read.
+        session = session.model_copy(update={"ongoing": True})
     read = recording.read_stats
     if read.skipped_total or read.decoded_bytes:
-        merged = Counter(timeline.stats.skipped)
+        merged = Counter(stats.skipped)
         merged.update(read.skipped)
-        stats = timeline.stats.model_copy(
+        stats = stats.model_copy(
             update={
                 "skipped": dict(sorted(merged.items())),
-                "skipped_events": timeline.stats.skipped_events + read.skipped_total,
+                "skipped_events": stats.skipped_events + read.skipped_total,
                 "decoded_bytes": read.decoded_bytes,
             }
         )
-        timeline = timeline.model_copy(update={"stats": stats})
-    return timeline
+    return session, stats
 
 
 def _without_focus_clicks(drafts: list[Draft]) -> list[Draft]:
@@ -125,3 +176,30 @@ def _timeline_events(drafts: list[Draft], base: int) -> list[TimelineEvent]:
         )
         for index, draft in enumerate(drafts, start=1)
     ]
+
+
+def _event_lines(drafts: list[Draft], base: int) -> Iterator[EventLine]:
+    """`_timeline_events` as `EventLine`s, each draft let go once it is read.
+
+    Each goes through `TimelineEvent` first, so its values are the model's, validated."""
+    drafts.reverse()
+    index = 0
+    while drafts:
+        index += 1
+        draft = drafts.pop()
+        yield EventLine.of(
+            TimelineEvent(
+                ref=f"e{index}",
+                t_ms=max(0, draft.ts - base),
+                window=draft.window,
+                kind=draft.kind,
+                target=draft.target,
+                value=draft.value,
+                flags=draft.flags,
+                effect=draft.effect,
+                url=draft.url,
+                duration_ms=draft.duration_ms,
+                react_ms=draft.react_ms,
+                count=draft.count,
+            )
+        )

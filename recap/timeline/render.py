@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Final
+from collections.abc import Iterable, Sequence
+from typing import Final, Protocol
 
-from recap.timeline.models import EventKind, Timeline, TimelineEvent
+from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineStats
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85\x0b\x0c]")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -51,6 +52,35 @@ def _bare(text: str) -> str:
     return _SPACE_OR_CONTROL.sub(lambda m: f"%{ord(m.group(0)):02X}", text)
 
 
+class RenderedEvent(Protocol):
+    """What a line is rendered from: a `TimelineEvent`, or the budget's lighter copy."""
+
+    @property
+    def ref(self) -> str: ...
+    @property
+    def t_ms(self) -> int: ...
+    @property
+    def window(self) -> str: ...
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def value(self) -> str | None: ...
+    @property
+    def flags(self) -> Sequence[str]: ...
+    @property
+    def effect(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+    @property
+    def react_ms(self) -> int | None: ...
+    @property
+    def count(self) -> int: ...
+
+
 REACT_SHOWN_MS: Final = 500
 """Quick reactions are the norm; only slower ones are worth the tokens."""
 # Values that code writes (scroll depth, sizes, statuses, gap reasons), never page text.
@@ -59,7 +89,7 @@ _CODE_VALUE_KINDS: Final = frozenset(
 )
 
 
-def render_event(event: TimelineEvent, show_window: bool = True, origin: str | None = None) -> str:
+def render_event(event: RenderedEvent, show_window: bool = True, origin: str | None = None) -> str:
     """One line: `e12 00:41 click button[pay] "Pay $10!" [slow] -> navigated to /demo/3`.
 
     The window label is left out when the session has only one; a navigation within
@@ -99,7 +129,11 @@ def render_event(event: TimelineEvent, show_window: bool = True, origin: str | N
 
 
 def render_header(timeline: Timeline) -> list[str]:
-    session, stats = timeline.session, timeline.stats
+    return render_header_lines(timeline.session, timeline.stats)
+
+
+def render_header_lines(session: SessionInfo, stats: TimelineStats) -> list[str]:
+    """The header: what the session was and what the timeline counts (or left out)."""
     duration = f"duration {format_duration(session.duration_ms)}"
     duration += f", active {format_duration(session.active_ms)}"
     if session.blind_ms:
@@ -134,11 +168,16 @@ def render_header(timeline: Timeline) -> list[str]:
 
 def render_timeline(timeline: Timeline) -> str:
     """The full text: header lines, a blank line, then one line per event."""
-    lines = render_header(timeline)
+    return render_text(timeline.session, timeline.stats, timeline.events)
+
+
+def render_text(session: SessionInfo, stats: TimelineStats, events: Iterable[RenderedEvent]) -> str:
+    """`render_timeline` for a timeline given as its parts."""
+    lines = render_header_lines(session, stats)
     lines.append("")
-    show_window = timeline.session.windows > 1
+    show_window = session.windows > 1
     origins: dict[str, str] = {}
-    for event in timeline.events:
+    for event in events:
         lines.append(render_event(event, show_window, origins.get(event.window)))
         if event.kind is EventKind.NAVIGATION and event.url:
             origins[event.window] = origin_of(event.url)

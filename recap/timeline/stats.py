@@ -4,14 +4,16 @@ and unseen time, and the counts in `TimelineStats`."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
-from recap.timeline.models import EventKind, Flag, SessionInfo, TimelineEvent, TimelineStats
+from recap.timeline.models import EventKind, Flag, SessionInfo, TimelineStats
 from recap.timeline.pass_state import PassState
+from recap.timeline.render import RenderedEvent
 
 
 def session_info(
     state: PassState,
-    events: list[TimelineEvent],
+    events: Sequence[RenderedEvent],
     session_id: str,
     distinct_id: str | None,
     start_ts: int | None,
@@ -34,7 +36,7 @@ def session_info(
 
 def timeline_stats(
     state: PassState,
-    events: list[TimelineEvent],
+    events: Sequence[RenderedEvent],
     raw_events: int,
     skipped_events: int,
     skipped: Counter[str] | None,
