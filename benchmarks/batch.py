@@ -5,8 +5,10 @@ On a local Temporal dev server with the real workflows and the real worker code
 `SummarizeSessionsIndividuallyWorkflow`. The model call is a same-named activity that sleeps
 (2 s by default); compile and store are fast same-named stand-ins too, since at this scale
 compiling real recordings would measure the compiler, not the orchestration. Prints one
-JSON object: wall time against ideal (sessions / concurrency x sleep), their ratio, and
-the history length of every run (each continue-as-new and the last one).
+JSON object: wall time against ideal (sessions / concurrency x sleep), their ratio, the
+history length of every run (each continue-as-new and the last one), and the orchestration
+cost: the CPU-seconds (user + system) the worker (this process: the Python workers and the
+SDK's Rust core) and the Temporal dev server spent over the batch, per summarized session.
 
     uv run python benchmarks/batch.py [--sessions 1000] [--concurrency 100] [--sleep 2]
     uv run python benchmarks/batch.py --big 10000   # only the history lengths matter here
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -45,7 +48,11 @@ from activities.models import (  # noqa: E402
 )
 from recap.core.config import get_settings  # noqa: E402
 from recap.core.logging import configure_logging  # noqa: E402
-from recap.core.naming import SEARCH_ATTRIBUTES, batch_workflow_id  # noqa: E402
+from recap.core.naming import (  # noqa: E402
+    SEARCH_ATTRIBUTES,
+    batch_workflow_id,
+    summary_workflow_id,
+)
 from recap.demo.generator import write_sample_sessions  # noqa: E402
 from recap.llm.gate import gate  # noqa: E402
 from recap.llm.prompts import load_prompt  # noqa: E402
@@ -56,6 +63,29 @@ from recap.timeline import compile_timeline as compile_recording  # noqa: E402
 from worker import build_activities, build_workers  # noqa: E402
 from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow  # noqa: E402
 from workflows.contracts import SummarizeSessionsInput  # noqa: E402
+
+
+def worker_cpu_seconds() -> float:
+    """User + system CPU of this process, every thread: the worker, its Rust core, the client."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_seconds() -> float:
+    """User + system CPU of the dev server: this process's `temporal` children, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid ... utime stime ...": comm may hold spaces, so split after it.
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[1]) == os.getpid() and command.startswith("temporal"):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def summary_template() -> SessionSummary:
@@ -138,6 +168,7 @@ async def run_batch(
         )
         async with main, llm:
             started = time.monotonic()
+            worker_cpu, server_cpu = worker_cpu_seconds(), server_cpu_seconds()
             handle = await env.client.start_workflow(
                 SummarizeSessionsIndividuallyWorkflow.run,
                 SummarizeSessionsInput(
@@ -151,9 +182,30 @@ async def run_batch(
             )
             result = await handle.result()
             wall = time.monotonic() - started
+            worker_cpu = worker_cpu_seconds() - worker_cpu
+            server_cpu = server_cpu_seconds() - server_cpu
     last = await env.client.get_workflow_handle(handle.id).fetch_history()
+    # What one session costs Temporal, counted in its summary workflow's history.
+    child = await env.client.get_workflow_handle(
+        summary_workflow_id(team, session_ids[0])
+    ).fetch_history()
+    per_session = {
+        "events": len(child.events),
+        "workflow_tasks": sum(
+            e.HasField("workflow_task_completed_event_attributes") for e in child.events
+        ),
+        "activity_tasks": sum(
+            e.HasField("activity_task_started_event_attributes") for e in child.events
+        ),
+        "local_activities": sum(
+            e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+            for e in child.events
+        ),
+    }
     history_lengths = [*result.history_lengths, len(last.events)]
     ideal = sessions / concurrency * sleep_seconds
+    cpu = worker_cpu + server_cpu
     return {
         "sessions": sessions,
         "concurrency": concurrency,
@@ -166,6 +218,15 @@ async def run_batch(
         "runs": len(history_lengths),
         "history_length_per_run": history_lengths,
         "largest_history_length": max(history_lengths),
+        "summary_workflow_history": per_session,
+        "cpu_seconds": {
+            "worker": round(worker_cpu, 2),
+            "server": round(server_cpu, 2),
+            "total": round(cpu, 2),
+        },
+        "cpu_seconds_per_session": round(cpu / max(1, result.summarized), 4),
+        # The share of the machine's cores the batch kept busy: near 1.0, it is CPU-bound.
+        "cpu_load": round(cpu / wall / (os.cpu_count() or 1), 3),
     }
 
 

@@ -13,11 +13,11 @@ from collections import deque
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 from workflows.retry_policies import JOIN_RETRY, STORE_RETRY
-from workflows.search_attributes import STATUS, TEAM
+from workflows.search_attributes import SESSION, STATUS, TEAM
 from workflows.sliding_window import SlidingWindow
 
 with workflow.unsafe.imports_passed_through():
@@ -190,6 +190,14 @@ class SummarizeSessionsIndividuallyWorkflow:
                         # The child outlives a continue-as-new or a cancelled batch: other
                         # batches may be waiting on it.
                         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                        # Findable from its first moment, and one update fewer in the child.
+                        search_attributes=TypedSearchAttributes(
+                            [
+                                SearchAttributePair(TEAM, request.team_id),
+                                SearchAttributePair(SESSION, session_id),
+                                SearchAttributePair(STATUS, "compiling"),
+                            ]
+                        ),
                         static_summary=f"Summarize session {session_id}",
                     )
                 except WorkflowAlreadyStartedError:

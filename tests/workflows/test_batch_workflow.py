@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.models import SummarizeTimelineInput
 from recap.core.config import Settings
-from recap.core.naming import batch_workflow_id
+from recap.core.naming import batch_workflow_id, summary_workflow_id
 from recap.demo.generator import write_sample_sessions
 from recap.llm.gate import gate
 from recap.llm.prompts import load_prompt
@@ -171,6 +171,16 @@ async def test_batch_summarizes_then_skips_then_forces(
         attributes = {p.key.name: p.value for p in description.typed_search_attributes}
         assert attributes["RecapTeamId"] == team
         assert attributes["RecapStatus"] == "completed"
+        # A child is started with its search attributes and keeps them up to date.
+        for session_id, status in ((good[0], "summarized"), (BAD_IDS[0], "failed")):
+            child = temporal_client.get_workflow_handle(summary_workflow_id(team, session_id))
+            found = (await child.describe()).typed_search_attributes
+            recap = {p.key.name: p.value for p in found if p.key.name.startswith("Recap")}
+            assert recap == {
+                "RecapTeamId": team,
+                "RecapSessionId": session_id,
+                "RecapStatus": status,
+            }
 
         again = await (await start(temporal_client, queues, team, sessions, directory)).result()
         assert (again.summarized, again.skipped, again.failed) == (0, 45, 5)

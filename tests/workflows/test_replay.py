@@ -31,6 +31,11 @@ def test_histories_are_recorded() -> None:
         "batch_first_run.json",
         "batch_last_run.json",
         "single_summary.json",
+        # Recorded after the `local-store` patch; the ones above, before it.
+        "batch_first_run_local_store.json",
+        "batch_last_run_local_store.json",
+        "single_summary_local_store.json",
+        "single_summary_failed_local_store.json",
         "pattern_report.json",
         "digest.json",
     } <= names
