@@ -1,4 +1,4 @@
-"""The timeline benchmark runs end to end at a tiny size and prints the promised JSON."""
+"""The benchmarks run end to end at tiny sizes and print the promised JSON."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL_KEYS = {"wall_s", "mb_s", "peak_rss_mb"}
+SHAPES = ("generated", "churn", "real")
 
 
-def test_benchmark_prints_one_object_per_size_and_a_summary(tmp_path: Path) -> None:
+def test_benchmark_prints_one_object_per_shape_and_size_and_a_summary(tmp_path: Path) -> None:
     completed = subprocess.run(
         [
             sys.executable,
@@ -21,33 +22,44 @@ def test_benchmark_prints_one_object_per_size_and_a_summary(tmp_path: Path) -> N
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=True,
     )
     objects = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
-    assert len(objects) == 2, completed.stdout
-    size, summary = objects
-    assert size["size_mb"] == 0.2 and size["bytes"] >= 200_000 and size["runs"] == 1
-    assert size["encoding"] == "o200k_base"
-    assert size["truth"]["clicks"] > 0 and size["truth"]["inputs"] > 0
-    for tool in ("recap", "baseline_orjson", "spoiler"):
-        assert "error" not in size[tool], size[tool]
-        assert set(size[tool]) >= TOOL_KEYS, size[tool]
-        assert size[tool]["wall_s"] > 0 and size[tool]["peak_rss_mb"] > 0
-    for tool in ("recap", "spoiler"):
-        assert {"tokens", "click_recall", "input_recall"} <= set(size[tool])
-        assert size[tool]["tokens"] > 0
-        assert 0 < size[tool]["click_recall"] <= 1
-    assert {
-        "throughput_recap_over_spoiler",
-        "peak_rss_recap_over_spoiler",
-        "tokens_recap_over_spoiler",
-        "throughput_recap_over_baseline",
-    } <= set(size["ratios"])
-    assert summary["summary"] is True and summary["sizes_mb"] == [0.2]
-    assert set(summary["recap_mb_s"]) == {"0.2"}
-    # the recording was generated into the cache and is reused by the next run
-    assert list(tmp_path.glob("recording-0.2mb-*.jsonl"))
+    assert len(objects) == 4, completed.stdout
+    *cases, summary = objects
+    assert [case["shape"] for case in cases] == list(SHAPES)
+    for case in cases:
+        assert case["size_mb"] == 0.2 and case["bytes"] >= 190_000 and case["runs"] == 1
+        assert case["encoding"] == "o200k_base"
+        for tool in ("recap", "baseline_orjson", "spoiler"):
+            assert "error" not in case[tool], case[tool]
+            assert set(case[tool]) >= TOOL_KEYS, case[tool]
+            assert case[tool]["wall_s"] > 0 and case[tool]["peak_rss_mb"] > 0
+        for tool in ("recap", "spoiler"):
+            assert case[tool]["tokens"] > 0
+        # the compile a worker pays per session, timed in process
+        assert case["worker_compile"]["compile_session_s"] > 0
+        assert {
+            "throughput_recap_over_spoiler",
+            "peak_rss_recap_over_spoiler",
+            "tokens_recap_over_spoiler",
+            "throughput_recap_over_baseline",
+            "throughput_worker_compile_over_spoiler",
+        } <= set(case["ratios"])
+    generated, churn, real = cases
+    # the generators know what they planted; the real recordings have no ground truth
+    for case in (generated, churn):
+        assert case["truth"]["clicks"] > 0 and case["truth"]["inputs"] > 0
+        for tool in ("recap", "spoiler"):
+            assert 0 < case[tool]["click_recall"] <= 1
+    assert real["truth"] == {}
+    assert summary["summary"] is True
+    assert summary["cases"] == [f"{shape}/0.2" for shape in SHAPES]
+    assert set(summary["recap_mb_s"]) == set(summary["cases"])
+    # the recordings were generated into the cache and are reused by the next run
+    for shape in SHAPES:
+        assert list(tmp_path.glob(f"{shape}-0.2mb-*.jsonl")), shape
 
 
 def test_posthog_stream_benchmark_compares_streamed_and_local_compiles(tmp_path: Path) -> None:
