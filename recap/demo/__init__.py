@@ -5,8 +5,11 @@ posthog-js and rrweb would, with what really happened written down beside them.
 shop's pages; `journeys` and `labelled` the visits played through it; `groundtruth` what
 the visitor really did; `recordings` and `big` write them in every file shape recap reads;
 `facts` prints what a compiled timeline says about a sample; `browser_echoes` adds the
-browser's console echo of failed requests to a generated recording.
-May import: `recap.recording`, `recap.timeline` and `recap.llm.schema` (to grade summaries).
+browser's console echo of failed requests to a generated recording. The benchmark's
+recording shapes (`shapes`): `big`, `churn` (a live dashboard, pages in `ops`) and
+`concatenated` (real recordings joined to a size), written through `streaming`.
+May import: `recap.recording`, `recap.timeline`, `recap.llm.schema` (to grade summaries)
+and `recap.sources.files` (to read the real recordings `concatenated` joins).
 """
 
 from recap.demo.generator import SCENARIOS, SampleSession, generate_session, write_sample_sessions

@@ -159,23 +159,24 @@ def _without_focus_clicks(drafts: list[Draft]) -> list[Draft]:
 
 def _timeline_events(drafts: list[Draft], base: int) -> list[TimelineEvent]:
     """The finished drafts as timeline events: refs `e1…` in order, times from `base`."""
-    return [
-        TimelineEvent(
-            ref=f"e{index}",
-            t_ms=max(0, draft.ts - base),
-            window=draft.window,
-            kind=draft.kind,
-            target=draft.target,
-            value=draft.value,
-            flags=draft.flags,
-            effect=draft.effect,
-            url=draft.url,
-            duration_ms=draft.duration_ms,
-            react_ms=draft.react_ms,
-            count=draft.count,
-        )
-        for index, draft in enumerate(drafts, start=1)
-    ]
+    return [_timeline_event(draft, index, base) for index, draft in enumerate(drafts, start=1)]
+
+
+def _timeline_event(draft: Draft, index: int, base: int) -> TimelineEvent:
+    return TimelineEvent(
+        ref=f"e{index}",
+        t_ms=max(0, draft.ts - base),
+        window=draft.window,
+        kind=draft.kind,
+        target=draft.target,
+        value=draft.value,
+        flags=draft.flags,
+        effect=draft.effect,
+        url=draft.url,
+        duration_ms=draft.duration_ms,
+        react_ms=draft.react_ms,
+        count=draft.count,
+    )
 
 
 def _event_lines(drafts: list[Draft], base: int) -> Iterator[EventLine]:
@@ -186,20 +187,4 @@ def _event_lines(drafts: list[Draft], base: int) -> Iterator[EventLine]:
     index = 0
     while drafts:
         index += 1
-        draft = drafts.pop()
-        yield EventLine.of(
-            TimelineEvent(
-                ref=f"e{index}",
-                t_ms=max(0, draft.ts - base),
-                window=draft.window,
-                kind=draft.kind,
-                target=draft.target,
-                value=draft.value,
-                flags=draft.flags,
-                effect=draft.effect,
-                url=draft.url,
-                duration_ms=draft.duration_ms,
-                react_ms=draft.react_ms,
-                count=draft.count,
-            )
-        )
+        yield EventLine.of(_timeline_event(drafts.pop(), index, base))
