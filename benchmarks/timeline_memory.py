@@ -18,54 +18,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from timeline import MB, run_process  # the sibling benchmark's launcher
+
 from recap.demo.big import write_large_recording
 
-MB = 1_000_000
 SEED = 0
 BIN = Path(sys.executable).parent
 
-# Runs one command and reports its wall time and peak RSS. A forked child's ru_maxrss
-# starts from its parent's RSS at fork time, so children are forked from this bare
-# interpreter (about 5 MB) rather than from the benchmark (as benchmarks/timeline.py).
-LAUNCHER = """\
-import os, sys, time
-report, program = sys.argv[1], sys.argv[2:]
-started = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, 1)
-        os.execv(program[0], program)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-wall = time.perf_counter() - started
-with open(report, "w") as handle:
-    handle.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {wall}")
-"""
-
 
 def peak(command: list[str]) -> dict[str, Any]:
-    """Peak RSS (MB) and wall time (s) of `command` run as its own process."""
-    with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report"
-        launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report)]
-        done = subprocess.run(
-            [*launcher, *command], stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-        )
-        exit_code, max_rss_kib, wall = report.read_text().split()
-    if int(exit_code) != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        return {"error": f"exit {exit_code}: {' | '.join(tail)}"}
-    # ru_maxrss is in KiB on Linux
-    return {"peak_rss_mb": round(int(max_rss_kib) / 1024, 1), "wall_s": round(float(wall), 2)}
+    """Peak RSS (MB) and wall time (s) of `command` run as its own process (the timeline
+    benchmark's launcher: forked from a bare interpreter, measured with wait4)."""
+    run = run_process(command)
+    if run.exit_code != 0:
+        tail = run.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        return {"error": f"exit {run.exit_code}: {' | '.join(tail)}"}
+    return {"peak_rss_mb": round(run.peak_rss_mb, 1), "wall_s": round(run.wall_s, 2)}
 
 
 def recording(cache: Path, size_mb: float) -> Path:
