@@ -1,5 +1,5 @@
 """`python -m recap.cli`: the same as the `recap` command."""
 
-from recap.cli.main import main
+from recap.cli import main
 
 main()

@@ -31,15 +31,19 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+def print_error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Fail a command that may have started temporalio: print, then leave at once."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    print_error(message)
     exit_now(code)
 
 
 def reject(message: str, code: int = 1) -> NoReturn:
     """Fail a command that never started temporalio: a normal exit, safe in-process."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
-from recap.core.config import TimelineConfig
+from recap.core.timeline_config import TimelineConfig
 from recap.recording.models import RawEvent, Recording
 from recap.timeline.budget import EventLine, budget_lines
 from recap.timeline.drafts import Draft

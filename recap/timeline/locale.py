@@ -8,11 +8,9 @@ recording is still covered.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Final
 from urllib.parse import urlsplit
-
-import phonenumbers
 
 FALLBACK_REGIONS: Final = ("US", "GB", "DE", "FR", "ES", "IT", "BR", "IN", "AU", "NL")
 """Tried after the hints, in this order; the first region of a list is its primary one."""
@@ -31,7 +29,15 @@ _LANGUAGE_REGIONS: Final = {
     "ro": "RO", "ru": "RU", "sk": "SK", "sv": "SE", "th": "TH", "tr": "TR", "uk": "UA",
     "vi": "VN", "zh": "CN",
 }  # fmt: skip
-_SUPPORTED: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+@cache
+def _supported() -> frozenset[str]:
+    # libphonenumber's metadata takes longer to import than a small recording takes to
+    # compile, and most recordings never name a country: load it on the first one that does.
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def region_of_url(url: str | None) -> str | None:
@@ -45,8 +51,10 @@ def region_of_url(url: str | None) -> str | None:
     tld = host.rstrip(".").rpartition(".")[2]
     if not tld or tld == host or tld in _GENERIC_TLDS:
         return None
+    if len(tld) != 2:
+        return None
     region = _TLD_REGIONS.get(tld, tld.upper())
-    return region if len(tld) == 2 and region in _SUPPORTED else None
+    return region if region in _supported() else None
 
 
 def regions_of_lang(lang: str | None) -> tuple[str, ...]:
@@ -56,7 +64,7 @@ def regions_of_lang(lang: str | None) -> tuple[str, ...]:
     subtags = lang.replace("_", "-").split("-")
     found: list[str] = []
     for subtag in subtags[1:]:
-        if len(subtag) == 2 and subtag.isalpha() and subtag.upper() in _SUPPORTED:
+        if len(subtag) == 2 and subtag.isalpha() and subtag.upper() in _supported():
             found.append(subtag.upper())
             break
     language = _LANGUAGE_REGIONS.get(subtags[0].lower())

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from recap.core.config import TimelineConfig
+from recap.core.timeline_config import TimelineConfig
 from recap.timeline.drafts import Draft, Request
 from recap.timeline.mirror import DomMirror, FieldInfo, MutationSummary
 from recap.timeline.models import EventKind

@@ -15,10 +15,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import phonenumbers
-from phonenumbers import Leniency, PhoneNumber, PhoneNumberMatcher
+# libphonenumber's metadata takes longer to import than a small recording takes to compile,
+# and most text holds no run of seven digits: each function imports it where it is used.
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 MIN_DIGITS: Final = 7
 """Below this many digits a string is never searched (the common case, and the cheap one)."""
@@ -69,6 +71,8 @@ class _Plan:
 
 @lru_cache(maxsize=64)
 def _plan(region: str) -> _Plan:
+    import phonenumbers
+
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None:
         return _Plan(region, trunk_zero=False, pattern=None)
@@ -87,6 +91,8 @@ def _digits(text: str) -> str:
 
 def _fits_plan(number: PhoneNumber, plan: _Plan) -> bool:
     """Possible in length and within the region's general number pattern."""
+    import phonenumbers
+
     if not phonenumbers.is_possible_number(number) or plan.pattern is None:
         return False
     return plan.pattern.fullmatch(phonenumbers.national_significant_number(number)) is not None
@@ -94,6 +100,8 @@ def _fits_plan(number: PhoneNumber, plan: _Plan) -> bool:
 
 def _international(raw: str) -> bool | None:
     """True for a possible number in international form, None when not in that form."""
+    import phonenumbers
+
     digits = _digits(raw)
     plus = raw.lstrip("( ").startswith("+")
     if plus:
@@ -130,6 +138,8 @@ def _grouped_like_a_phone(raw: str) -> bool:
 def _is_phone(
     raw: str, number: PhoneNumber, plan: _Plan, primary: bool, context: bool, bare: bool
 ) -> bool:
+    import phonenumbers
+
     digits = _digits(raw)
     if not MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
         return False
@@ -165,6 +175,8 @@ def _spans(
     candidate: str, regions: Sequence[str], context: bool, bare: bool
 ) -> list[tuple[int, int]]:
     """Where phone numbers are in one candidate, trying each region until one claims it."""
+    import phonenumbers
+
     found: list[tuple[int, int]] = []
     digits = _digits(candidate)
     # Only the primary region reads international forms (they name their own country)
@@ -177,7 +189,9 @@ def _spans(
         if index and primary_only and not context:
             break
         plan = _plan(region)
-        for match in PhoneNumberMatcher(candidate, region, leniency=Leniency.POSSIBLE):
+        for match in phonenumbers.PhoneNumberMatcher(
+            candidate, region, leniency=phonenumbers.Leniency.POSSIBLE
+        ):
             span = (match.start, match.end)
             if span in found:
                 continue

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Final
 
-from recap.core.config import TimelineConfig
+from recap.core.timeline_config import TimelineConfig
 from recap.timeline.drafts import Draft, Request
 from recap.timeline.models import ERROR_KINDS, EventKind, Flag
 

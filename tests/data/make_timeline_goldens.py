@@ -33,7 +33,7 @@ SEED = 0
 def cli_output(path: Path, *, as_json: bool) -> bytes | None:
     """What `recap timeline PATH [--json]` prints, run through recap's own command table
     in this process (wherever the command's module lives); None when it refuses the file."""
-    from recap.cli.main import app
+    from recap.cli.commands import app
 
     arguments = ["timeline", str(path), *(["--json"] if as_json else [])]
     result = CliRunner().invoke(app, arguments, catch_exceptions=False)

@@ -8,7 +8,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from recap.cli.main import app
+from recap.cli.commands import app
 from tests.conftest import CHALK
 
 CHALK_FILE = CHALK / "30497eae-825d-433d-a484-4b75074332b2.json"

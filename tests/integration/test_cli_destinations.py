@@ -14,7 +14,7 @@ from click.testing import Result
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from recap.cli.main import app
+from recap.cli.commands import app
 from recap.core.config import get_settings
 from recap.delivery.webhook import verify
 from recap.services.bootstrap import summary_store

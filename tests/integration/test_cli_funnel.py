@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def recap(*args: str) -> tuple[int, str, str]:
-    from recap.cli.main import app
+    from recap.cli.commands import app
 
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

@@ -44,7 +44,7 @@ def words(text: str) -> str:
     ],
 )
 def test_create_refuses_a_batch_before_starting_anything(args: list[str], message: str) -> None:
-    from recap.cli.main import app
+    from recap.cli.commands import app
 
     result = runner.invoke(app, ["report", "create", *args])
     assert result.exit_code == 2

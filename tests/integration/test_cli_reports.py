@@ -31,7 +31,7 @@ NEWER, OLDER = "rp_00000000000000f2", "rp_00000000000000f1"
 
 
 def recap(*args: str) -> tuple[int, str, str]:
-    from recap.cli.main import app
+    from recap.cli.commands import app
 
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

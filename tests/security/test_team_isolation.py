@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from typer.testing import CliRunner
 
-from recap.cli.main import app as cli_app
+from recap.cli.commands import app as cli_app
 from recap.core.config import Settings, get_settings
 from recap.demo.generator import write_sample_sessions
 from recap.services.bootstrap import SourceUnavailable, source_opener, team_store

@@ -22,7 +22,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from recap.cli.main import app
+from recap.cli.commands import app
 from recap.core.config import Settings
 from recap.core.naming import SEARCH_ATTRIBUTES
 from tests.support.temporal import temporal_cli
