@@ -4,6 +4,9 @@ continue-as-new.
 
 Children use the same stable ids as single summaries, so a session someone is already
 summarizing is joined rather than summarized twice.
+
+It runs outside Temporal's workflow sandbox, as its children do (`SummarizeSessionWorkflow`
+says why); its activations are as many as its children's starts and ends.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.session_summary import SummarizeSessionWorkflow
 
 
-@workflow.defn(name="SummarizeSessionsIndividuallyWorkflow")
+# Outside the sandbox: see the module's docstring.
+@workflow.defn(name="SummarizeSessionsIndividuallyWorkflow", sandboxed=False)
 class SummarizeSessionsIndividuallyWorkflow:
     def __init__(self) -> None:
         self._status = "starting"
