@@ -20,6 +20,10 @@ COPY . .
 # Editable, as in development: the code runs from /app, as `recap worker` and `recap api` do.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev
+# uv compiled the dependencies (UV_COMPILE_BYTECODE); the editable project is compiled here,
+# since the image runs with PYTHONDONTWRITEBYTECODE and its user cannot write /app: without
+# it every `recap` process would recompile recap's own modules.
+RUN .venv/bin/python -m compileall -q recap workflows activities prompts worker.py
 
 FROM python:3.11.15-slim
 RUN groupadd --system --gid 10001 recap \
