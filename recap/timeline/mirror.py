@@ -103,6 +103,10 @@ class DomMirror:
 
     def load_snapshot(self, data: Any) -> None:
         """Replace the mirror with a FullSnapshot's node tree."""
+        # The old document's nodes link to their parents and their parents to them: unlinked,
+        # they are freed here, not left for a full garbage collection to find.
+        for old in self.nodes.values():
+            old.parent = None
         self.nodes = {}
         self._labels = set()
         self.lang = None

@@ -1,6 +1,7 @@
 """The DOM mirror's cached facts stay true as mutations arrive: the `hides` flag follows
 attribute changes, childless nodes share one empty children list without ever writing to
-it, removed subtrees let go of their parents, and `collapse` reads text as the regex did."""
+it, removed subtrees and replaced documents let go of their parents, and `collapse` reads
+text as the regex did."""
 
 from __future__ import annotations
 
@@ -100,6 +101,16 @@ def test_a_removed_subtree_is_forgotten_and_lets_go_of_its_parents() -> None:
     # no parent links left inside: the subtree is freed without waiting for the cycle GC
     assert text.parent is None
     assert [child.id for child in mirror.nodes[3].children] == [7]
+
+
+def test_a_new_document_lets_go_of_the_old_one() -> None:
+    mirror = _page()
+    old = [mirror.nodes[node_id] for node_id in (2, 3, 6)]
+    mirror.load_snapshot({"node": {"type": 0, "id": 1, "childNodes": [_el(2, "html", [])]}})
+    # The old tree holds no parent links: it is freed at once, not by the cycle collector.
+    assert [node.parent for node in old] == [None, None, None]
+    assert mirror.nodes[2] is not old[0]
+    assert mirror.nodes[2].parent is mirror.nodes[1]
 
 
 def test_a_moved_node_keeps_its_subtree_and_takes_its_new_parents_visibility() -> None:
