@@ -96,8 +96,8 @@ def installed_environment() -> dict[str, str]:
 
     Without cached bytecode every process recompiles each module it imports (pydantic's
     alone takes longer than compiling a 1 MB recording); sandboxes and CI images often set
-    PYTHONDONTWRITEBYTECODE. `uv sync` compiles the installed packages (`compile-bytecode`
-    in pyproject.toml); this lets the first, untimed run cache recap's own modules too.
+    PYTHONDONTWRITEBYTECODE. Without it, the first, untimed run caches the bytecode of
+    recap and of what it imports, as a user's first run does.
     """
     return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 

@@ -16,7 +16,7 @@ import sys
 def main() -> None:
     """The `recap` command. Plain `recap timeline` arguments run the compile directly
     (`recap.cli.compile_file`); everything else goes through the command table."""
-    from recap.cli.compile_file import plain_timeline_arguments
+    from recap.cli.compile_file import plain_timeline_arguments, print_timeline
 
     arguments = plain_timeline_arguments(sys.argv[1:])
     if arguments is None:
@@ -24,7 +24,6 @@ def main() -> None:
 
         run_command_table()
         return
-    from recap.cli.compile_file import print_timeline
     from recap.recording.models import RecordingError
 
     try:

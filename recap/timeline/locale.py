@@ -49,9 +49,7 @@ def region_of_url(url: str | None) -> str | None:
     except ValueError:
         return None
     tld = host.rstrip(".").rpartition(".")[2]
-    if not tld or tld == host or tld in _GENERIC_TLDS:
-        return None
-    if len(tld) != 2:
+    if len(tld) != 2 or tld == host or tld in _GENERIC_TLDS:
         return None
     region = _TLD_REGIONS.get(tld, tld.upper())
     return region if region in _supported() else None
