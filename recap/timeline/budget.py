@@ -152,7 +152,7 @@ def budget_timeline(
     `stats.dropped`; the rendered header says so. Protected events stay even when they
     alone exceed the budget.
     """
-    if _fits(render_timeline(timeline), max_tokens, counter):
+    if _fits_lines(lambda: render_timeline(timeline), len(timeline.events), max_tokens, counter):
         return timeline
     lines = [EventLine.of(event) for event in timeline.events]
     return budget_lines(timeline.session, timeline.stats, lines, max_tokens, counter, fits=False)
@@ -171,7 +171,9 @@ def budget_lines(
 
     `fits` is whether the whole timeline is already known to fit (None: find out)."""
     if fits is None:
-        fits = _fits(render_text(session, stats, lines), max_tokens, counter)
+        fits = _fits_lines(
+            lambda: render_text(session, stats, lines), len(lines), max_tokens, counter
+        )
     if fits:
         return Timeline(session=session, events=[line.event() for line in lines], stats=stats)
     original = len(lines)
@@ -225,6 +227,18 @@ def budget_lines(
                 dropped[events[index].kind.value] += 1
         budget = budget_left()
     return _trim_until_fits(session, stats, original, events, alive, dropped, max_tokens, counter)
+
+
+def _fits_lines(
+    render: Callable[[], str], lines: int, max_tokens: int, counter: Callable[[str], int]
+) -> bool:
+    """Whether a timeline of `lines` events, rendered, fits `max_tokens`."""
+    # Each event's line holds at least one token of its own (its ref starts a new
+    # pre-token), so a long recording's timeline is known not to fit without rendering
+    # all of it into one string and counting that.
+    if counter is count_tokens and lines > max_tokens:
+        return False
+    return _fits(render(), max_tokens, counter)
 
 
 def _fits(text: str, max_tokens: int, counter: Callable[[str], int]) -> bool:

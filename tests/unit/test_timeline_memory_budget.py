@@ -35,3 +35,38 @@ def test_compile_budgeted_keeps_what_budget_timeline_keeps(
             got = compile_budgeted(load_recording_file(path), budget, counter=counter)
             assert got == want
             assert render_timeline(got) == render_timeline(want)
+
+
+def test_every_event_line_holds_a_token_of_its_own(samples: list[Path]) -> None:
+    """What lets the budget skip counting a timeline with more events than tokens."""
+    for path in samples:
+        full = compile_timeline(load_recording_file(path))
+        lines = render_timeline(full).splitlines()
+        assert full.events
+        assert count_tokens(render_timeline(full)) >= len(full.events)
+        assert all(count_tokens(line) >= 1 for line in lines if line.startswith("e"))
+
+
+def test_a_timeline_with_more_events_than_tokens_is_not_counted_whole(
+    samples: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recap.timeline.budget as budget
+
+    full = compile_timeline(load_recording_file(samples[0]))
+    whole = render_timeline(full)
+    max_tokens = len(full.events) - 1
+    # The same tokenizer under another name: the budget counts everything it needs to.
+    want = budget_timeline(full, max_tokens, lambda text: count_tokens(text))
+    counted: list[str] = []
+
+    def spy(text: str) -> int:
+        counted.append(text)
+        return count_tokens(text)
+
+    monkeypatch.setattr(budget, "count_tokens", spy)
+    got = budget_timeline(full, max_tokens, spy)
+    assert got == want
+    assert render_timeline(got) == render_timeline(want)
+    assert counted, "the budget counted nothing at all"
+    assert whole not in counted
+    assert max(len(text) for text in counted) < len(whole)
