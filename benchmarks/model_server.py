@@ -325,7 +325,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     def ratio(result: dict[str, Any], key: str) -> float | None:
         if base is None or not result.get(key) or not base.get(key):
             return None
-        return round(result[key] / base[key], 3)
+        return round(float(result[key]) / float(base[key]), 3)
 
     digests = {d for r in results for d in r.get("output_digests", [])}
     return {

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def recording(cache: Path, size_mb: float) -> Path:
 def bench(targets: dict[str, str], path: Path, runs: int) -> dict[str, dict[str, Any]]:
     """Every command of every target, runs interleaved (A, B, A, B…) so that a busy
     machine slows them alike."""
-    commands = {
+    commands: dict[str, Callable[[str], list[str]]] = {
         "timeline_text": lambda recap: [recap, "timeline", str(path)],
         "timeline_json": lambda recap: [recap, "timeline", str(path), "--json"],
         "help": lambda recap: [recap, "--help"],
