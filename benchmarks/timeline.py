@@ -5,9 +5,10 @@ For each shape (`generated`: recap's shop traffic; `churn`: a live dashboard who
 never rests; `real`: the shared real recordings joined end to end, see
 `recap.demo.shapes`) and each size (about 1, 10 and 100 MB of blob v2 JSONL with
 posthog-js's `cv` compression, which both tools read) it runs each tool as its own
-process, several times, and reports the median wall time, throughput and peak RSS of that
-process, the tokens of what each hands a model (o200k_base) and, on the generated shapes,
-how many of the generator's clicks and inputs each one found. At 1 MB it also times, in
+process, several times, the tools' runs interleaved, and reports the median wall time,
+throughput and peak RSS of that process (and recap's throughput over spoiler's, run pair
+by run pair), the tokens of what each hands a model (o200k_base) and, on the generated
+shapes, how many of the generator's clicks and inputs each one found. At 1 MB it also times, in
 this process after a warm-up, the compile a worker pays per session
 (`recap.services.summary.compile_session`: load, decode, compile, budget, render, count,
 store). Prints one JSON object per shape and size, then a summary object.
@@ -134,21 +135,44 @@ def run_process(command: list[str]) -> Run:
         return Run(float(wall), int(max_rss_kib) / 1024, int(exit_code), out.read(), err.read())
 
 
-def measure(command: list[str], runs: int, size_bytes: int) -> tuple[dict[str, Any], Run]:
-    run_process(command)  # untimed: caches bytecode, and the file in the page cache
-    results = [run_process(command) for _ in range(runs)]
-    last = results[-1]
+def measure(
+    commands: dict[str, list[str]], runs: int, size_bytes: int
+) -> dict[str, tuple[dict[str, Any], Run]]:
+    """Each command `runs` times, interleaved (A, B, C, A, B, C…) after one untimed run of
+    each (bytecode, the page cache): the host's speed drifts by tens of percent within
+    minutes, and interleaving makes the drift slow every tool alike. Per command: its
+    figures (median wall time, throughput, peak RSS, each run's wall time) and its last run.
+    """
+    for command in commands.values():
+        run_process(command)
+    timed: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            timed[name].append(run_process(command))
+    return {name: (_figures(results, size_bytes), results[-1]) for name, results in timed.items()}
+
+
+def _figures(results: list[Run], size_bytes: int) -> dict[str, Any]:
     failed = [r for r in results if r.exit_code != 0]
     if failed:
         tail = failed[0].stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        return {"error": f"exit {failed[0].exit_code}: {' | '.join(tail)}"}, last
+        return {"error": f"exit {failed[0].exit_code}: {' | '.join(tail)}"}
     wall = statistics.median(r.wall_s for r in results)
     return {
         "wall_s": round(wall, 3),
         "mb_s": round(size_bytes / MB / wall, 2),
         "peak_rss_mb": round(statistics.median(r.peak_rss_mb for r in results), 1),
         "wall_s_runs": [round(r.wall_s, 3) for r in results],
-    }, last
+    }
+
+
+def paired_throughput_ratio(tool: dict[str, Any], other: dict[str, Any]) -> float | None:
+    """`tool`'s throughput over `other`'s, as the median over the interleaved runs of
+    `other`'s wall time over `tool`'s: each pair ran moments apart, so it drifts less with
+    the host than the ratio of the two medians."""
+    pairs = zip(tool.get("wall_s_runs", []), other.get("wall_s_runs", []), strict=False)
+    ratios = [theirs / ours for ours, theirs in pairs if ours > 0]
+    return round(statistics.median(ratios), 3) if ratios else None
 
 
 def recall(found: int, expected: int) -> float | None:
@@ -215,6 +239,7 @@ def ratio(numerator: Any, denominator: Any) -> float | None:
 
 RATIOS = (
     "throughput_recap_over_spoiler",
+    "throughput_recap_over_spoiler_paired",
     "throughput_worker_compile_over_spoiler",
     "peak_rss_recap_over_spoiler",
     "tokens_recap_over_spoiler",
@@ -244,22 +269,30 @@ def bench(
     size = path.stat().st_size
     print(f"{path.name}: {size / MB:.1f} MB, {runs} run(s) per tool", file=sys.stderr, flush=True)
 
-    recap, recap_run = measure([*recap_command(), "timeline", str(path)], runs, size)
-    baseline, _ = measure([sys.executable, "-c", BASELINE, str(path)], runs, size)
-    spoiler_command = [str(BIN / "spoiler"), "compile", "--recording", str(path)]
-    spoiler, spoiler_run = measure(
-        [
-            *spoiler_command,
-            "--vocab",
-            str(vocabulary),
-            "--app",
-            "app",
-            "--max-input-mib",
-            str(max_decoded_mib),
-        ],
+    spoiler_command = [
+        str(BIN / "spoiler"),
+        "compile",
+        "--recording",
+        str(path),
+        "--vocab",
+        str(vocabulary),
+        "--app",
+        "app",
+        "--max-input-mib",
+        str(max_decoded_mib),
+    ]
+    measured = measure(
+        {
+            "recap": [*recap_command(), "timeline", str(path)],
+            "baseline_orjson": [sys.executable, "-c", BASELINE, str(path)],
+            "spoiler": spoiler_command,
+        },
         runs,
         size,
     )
+    recap, recap_run = measured["recap"]
+    baseline, _ = measured["baseline_orjson"]
+    spoiler, spoiler_run = measured["spoiler"]
     if "error" not in recap:
         recap["tokens"] = count_tokens(recap_run.stdout.decode("utf-8"), ENCODING)
         recap.update(recap_recall(path, truth))
@@ -287,6 +320,7 @@ def bench(
     }
     ratios = {
         "throughput_recap_over_spoiler": ratio(recap.get("mb_s"), spoiler.get("mb_s")),
+        "throughput_recap_over_spoiler_paired": paired_throughput_ratio(recap, spoiler),
         "peak_rss_recap_over_spoiler": ratio(recap.get("peak_rss_mb"), spoiler.get("peak_rss_mb")),
         "tokens_recap_over_spoiler": ratio(recap.get("tokens"), spoiler.get("tokens")),
         "throughput_recap_over_baseline": ratio(recap.get("mb_s"), baseline.get("mb_s")),

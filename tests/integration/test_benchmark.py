@@ -40,8 +40,10 @@ def test_benchmark_prints_one_object_per_shape_and_size_and_a_summary(tmp_path: 
             assert case[tool]["tokens"] > 0
         # the compile a worker pays per session, timed in process
         assert case["worker_compile"]["compile_session_s"] > 0
+        assert case["ratios"]["throughput_recap_over_spoiler_paired"] > 0
         assert {
             "throughput_recap_over_spoiler",
+            "throughput_recap_over_spoiler_paired",
             "peak_rss_recap_over_spoiler",
             "tokens_recap_over_spoiler",
             "throughput_recap_over_baseline",
