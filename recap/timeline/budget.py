@@ -152,7 +152,7 @@ def budget_timeline(
     `stats.dropped`; the rendered header says so. Protected events stay even when they
     alone exceed the budget.
     """
-    if _fits_lines(lambda: render_timeline(timeline), len(timeline.events), max_tokens, counter):
+    if _fits(lambda: render_timeline(timeline), len(timeline.events), max_tokens, counter):
         return timeline
     lines = [EventLine.of(event) for event in timeline.events]
     return budget_lines(timeline.session, timeline.stats, lines, max_tokens, counter, fits=False)
@@ -171,9 +171,7 @@ def budget_lines(
 
     `fits` is whether the whole timeline is already known to fit (None: find out)."""
     if fits is None:
-        fits = _fits_lines(
-            lambda: render_text(session, stats, lines), len(lines), max_tokens, counter
-        )
+        fits = _fits(lambda: render_text(session, stats, lines), len(lines), max_tokens, counter)
     if fits:
         return Timeline(session=session, events=[line.event() for line in lines], stats=stats)
     original = len(lines)
@@ -229,21 +227,18 @@ def budget_lines(
     return _trim_until_fits(session, stats, original, events, alive, dropped, max_tokens, counter)
 
 
-def _fits_lines(
-    render: Callable[[], str], lines: int, max_tokens: int, counter: Callable[[str], int]
+def _fits(
+    render: Callable[[], str], events: int, max_tokens: int, counter: Callable[[str], int]
 ) -> bool:
-    """Whether a timeline of `lines` events, rendered, fits `max_tokens`."""
-    # Each event's line holds at least one token of its own (its ref starts a new
-    # pre-token), so a long recording's timeline is known not to fit without rendering
-    # all of it into one string and counting that.
-    if counter is count_tokens and lines > max_tokens:
+    """Whether a timeline of `events` events, rendered by `render`, fits `max_tokens`.
+
+    With the real tokenizer, two bounds often answer without counting: each event's line
+    holds at least one token of its own (its ref starts a new pre-token), so more events
+    than tokens never fit; and a byte-level BPE token stands for at least one byte, so a
+    text no longer in UTF-8 than the budget fits without loading the tokenizer."""
+    if counter is count_tokens and events > max_tokens:
         return False
-    return _fits(render(), max_tokens, counter)
-
-
-def _fits(text: str, max_tokens: int, counter: Callable[[str], int]) -> bool:
-    # A byte-level BPE token stands for at least one byte, so a text no longer in UTF-8
-    # than the budget fits without loading the tokenizer to count it.
+    text = render()
     if counter is count_tokens and len(text.encode("utf-8")) <= max_tokens:
         return True
     return counter(text) <= max_tokens
