@@ -13,6 +13,11 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recap.core.timeline_config import TimelineConfig
+    from recap.recording.models import Recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,9 @@ def print_timeline(arguments: TimelineArguments) -> None:
     config = timeline_config()
     freeze_loaded_objects()
     recording = load_recording_file(arguments.path, max_decoded_bytes=config.max_decoded_bytes)
+    if arguments.max_tokens is None and not arguments.as_json:
+        _print_lines(recording, config)
+        return
     if arguments.max_tokens is None:
         compiled = compile_timeline(recording, config)
     else:
@@ -75,3 +83,23 @@ def print_timeline(arguments: TimelineArguments) -> None:
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _print_lines(recording: Recording, config: TimelineConfig) -> None:
+    """The whole timeline as text, line by line, its events read back from a `LineStore`
+    (on disk for a long recording) rather than all held at once."""
+    from recap.timeline import compile_lines, render_lines
+
+    compiled = compile_lines(recording, config)
+    write = sys.stdout.write
+    with compiled.lines as lines:
+        # What `render_timeline` would join with newlines, ending in exactly one.
+        rendered = render_lines(compiled.session, compiled.stats, lines)
+        previous = next(rendered)
+        for line in rendered:
+            write(previous)
+            write("\n")
+            previous = line
+        write(previous)
+    if previous and not previous.endswith("\n"):
+        write("\n")

@@ -14,7 +14,7 @@ from recap.llm.summarize import SummaryRequest, summarize_timeline
 from recap.recording.models import NoEventsOrTooShort, RecordingNotFound, SnapshotSource
 from recap.services.compiled import CompiledTimeline
 from recap.store.repository import StoredSummary, StoredTimeline, SummaryStore
-from recap.timeline import budget_timeline, compile_timeline, count_tokens, render_timeline
+from recap.timeline import compile_budgeted, count_tokens, render_timeline
 from recap.timeline import timeline_hash as hash_timeline
 
 
@@ -32,15 +32,16 @@ def compile_session(
         raise RecordingNotFound(
             f"recording file for {session_id} holds session {recording.session_id}"
         )
-    full = compile_timeline(recording, config)
+    # Budgeted as it is compiled: a long recording's events are never all held at once.
+    timeline = compile_budgeted(recording, max_tokens, config)
     minimum_ms = (config or TimelineConfig()).min_session_ms
-    if not full.events or full.session.duration_ms < minimum_ms:
+    events = timeline.stats.emitted_events
+    if not events or timeline.session.duration_ms < minimum_ms:
         raise NoEventsOrTooShort(
-            f"recording {session_id} has {len(full.events)} events over "
-            f"{full.session.duration_ms} ms: nothing to summarize (at least {minimum_ms} ms "
+            f"recording {session_id} has {events} events over "
+            f"{timeline.session.duration_ms} ms: nothing to summarize (at least {minimum_ms} ms "
             "with events are needed)"
         )
-    timeline = budget_timeline(full, max_tokens)
     text = render_timeline(timeline)
     tokens = count_tokens(text)
     digest = hash_timeline(timeline)

@@ -2,11 +2,13 @@
 
 `compile` is the entry point. `event_pass` reads the rrweb events in time order and hands
 each to what handles it (`clicks`, `inputs`, `viewing`, `navigation`, `gaps`,
-`page_errors`, `effects`), which write drafts into the `pass_state`; `signals` then flags
-them and `stats` counts them. `mirror` (with `elements` and `page_text`) replays each
-window's DOM to name what was clicked; `redact` masks what must not leave the recording;
-`render`, `tokens` and `budget` make the text the model reads; `compile_budgeted` is
-compile and budget in one, holding a long recording's events in a tenth of the memory.
+`page_errors`, `effects`), which write drafts into the `pass_state`; `settle` takes them
+from there as soon as nothing can change them and flags them (`signals`), and `stats`
+counts them. `mirror` (with `elements` and `page_text`) replays each window's DOM to name
+what was clicked; `redact` masks what must not leave the recording; `render`, `tokens`
+and `budget` make the text the model reads. `compile_lines` keeps a long recording's
+events in a `line_store` on disk, and `compile_budgeted` budgets them from there, so
+memory stays flat however long the recording.
 
 May import `recap.recording` and `recap.core`; never `recap.llm` or anything above.
 """
@@ -17,9 +19,15 @@ import hashlib
 import json
 
 from recap.timeline.budget import budget_timeline
-from recap.timeline.compile import compile_budgeted, compile_events, compile_timeline
+from recap.timeline.compile import (
+    CompiledLines,
+    compile_budgeted,
+    compile_events,
+    compile_lines,
+    compile_timeline,
+)
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
-from recap.timeline.render import render_event, render_timeline
+from recap.timeline.render import render_event, render_lines, render_timeline
 from recap.timeline.tokens import count_tokens
 
 
@@ -34,6 +42,7 @@ def timeline_hash(timeline: Timeline) -> str:
 
 
 __all__ = [
+    "CompiledLines",
     "EventKind",
     "SessionInfo",
     "Timeline",
@@ -42,9 +51,11 @@ __all__ = [
     "budget_timeline",
     "compile_budgeted",
     "compile_events",
+    "compile_lines",
     "compile_timeline",
     "count_tokens",
     "render_event",
+    "render_lines",
     "render_timeline",
     "timeline_hash",
 ]

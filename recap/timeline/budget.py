@@ -13,8 +13,9 @@ only what is kept becomes a `TimelineEvent`.
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,15 +104,15 @@ def is_protected(event: TimelineEvent | EventLine) -> bool:
     return any(flag in SIGNAL_FLAGS for flag in event.flags)
 
 
-def _spread_rank(position: int) -> int:
-    """Trailing zero bits of position+1: dropping rank 0, then 1, … thins a run evenly."""
-    n = position + 1
-    return (n & -n).bit_length() - 1
-
-
-def _evenly(indices: list[int]) -> list[int]:
-    ranked = sorted(range(len(indices)), key=lambda p: (_spread_rank(p), p))
-    return [indices[p] for p in ranked]
+def _evenly(indices: Sequence[int]) -> Iterator[int]:
+    """`indices` in the order that thins a run evenly: every other one first (those whose
+    position+1 is odd), then every fourth, and so on; sorted by (trailing zero bits of
+    position+1, position), without building that order."""
+    count = len(indices)
+    rank = 0
+    while (1 << rank) <= count:
+        yield from (indices[p] for p in range((1 << rank) - 1, count, 2 << rank))
+        rank += 1
 
 
 def _same(a: EventLine, b: EventLine) -> bool:
@@ -125,20 +126,6 @@ def _same(a: EventLine, b: EventLine) -> bool:
         and a.url == b.url
         and a.kind not in (EventKind.IDLE, EventKind.GAP, EventKind.NAVIGATION)
     )
-
-
-def collapse_repeats(events: list[EventLine]) -> tuple[list[EventLine], int]:
-    """Merge runs of identical consecutive events into the first, with `count` summed."""
-    merged: list[EventLine] = []
-    removed = 0
-    for event in events:
-        if merged and _same(merged[-1], event):
-            head = merged[-1]
-            merged[-1] = dataclasses.replace(head, count=head.count + event.count)
-            removed += 1
-        else:
-            merged.append(event)
-    return merged, removed
 
 
 def budget_timeline(
@@ -161,13 +148,14 @@ def budget_timeline(
 def budget_lines(
     session: SessionInfo,
     stats: TimelineStats,
-    lines: list[EventLine],
+    lines: Sequence[EventLine],
     max_tokens: int,
     counter: Callable[[str], int] = count_tokens,
     *,
     fits: bool | None = None,
 ) -> Timeline:
-    """`budget_timeline` for a timeline given as its parts; `lines` is consumed.
+    """`budget_timeline` for a timeline given as its parts. `lines` is read by index and
+    may live on disk (`LineStore`): beside it, the budget keeps a few bytes per line.
 
     `fits` is whether the whole timeline is already known to fit (None: find out)."""
     if fits is None:
@@ -177,16 +165,16 @@ def budget_lines(
     original = len(lines)
     show_window = session.windows > 1
     dropped: Counter[str] = Counter()
-    events, collapsed = collapse_repeats(lines)
-    lines.clear()
-    if collapsed:
-        dropped[_COLLAPSED] = collapsed
+    events = _Collapsed(lines)
+    if events.removed:
+        dropped[_COLLAPSED] = events.removed
 
     def cost(event: EventLine) -> int:
         return counter(render_event(event, show_window)) + 1
 
-    costs = [cost(event) for event in events]
-    alive = [True] * len(events)
+    costs = array("q", (cost(events[index]) for index in range(len(events))))
+    traits = events.traits
+    alive = bytearray(b"\x01") * len(events)
     total = sum(costs)
     kept = len(events)
 
@@ -195,36 +183,99 @@ def budget_lines(
         return max_tokens - counter("\n".join(header)) - 2
 
     budget = budget_left()
-
-    def pick(keep: Callable[[EventLine], bool]) -> list[int]:
-        return _evenly([i for i, e in enumerate(events) if keep(e) and not is_protected(e)])
-
-    steps: list[tuple[str, list[int]]] = [
-        ("drop", pick(lambda e: e.kind in _NOISE)),
-        ("strip", pick(lambda e: e.effect is not None)),
-        ("drop", pick(lambda e: e.kind is EventKind.NAVIGATION)),
-        ("drop", pick(lambda e: e.kind in _ACTIONS)),
-        ("drop", pick(lambda e: True)),
-    ]
-    for action, order in steps:
+    steps = [("drop", _NOISY), ("strip", _EFFECT), ("drop", _NAVIGATION), ("drop", _ACTION)]
+    for action, trait in [*steps, ("drop", 0)]:
+        # Which lines a step may touch depends on nothing an earlier step changes.
+        order = _evenly(
+            array("l", (i for i, t in enumerate(traits) if not t & _PROTECTED and t & trait))
+            if trait
+            else array("l", (i for i, t in enumerate(traits) if not t & _PROTECTED))
+        )
         for index in order:
             if total <= budget:
                 break
             if not alive[index]:
                 continue
             if action == "strip":
-                stripped = dataclasses.replace(events[index], effect=None, react_ms=None)
-                events[index] = stripped
-                new_cost = cost(stripped)
+                events.strip(index)
+                new_cost = cost(events[index])
                 total += new_cost - costs[index]
                 costs[index] = new_cost
             else:
-                alive[index] = False
+                alive[index] = 0
                 kept -= 1
                 total -= costs[index]
-                dropped[events[index].kind.value] += 1
+                dropped[events.kind(index).value] += 1
         budget = budget_left()
     return _trim_until_fits(session, stats, original, events, alive, dropped, max_tokens, counter)
+
+
+_NOISY: Final = 1
+_EFFECT: Final = 2
+_NAVIGATION: Final = 4
+_ACTION: Final = 8
+_PROTECTED: Final = 16
+_KINDS: Final = tuple(EventKind)
+_KIND_CODES: Final = {kind: code for code, kind in enumerate(_KINDS)}
+
+
+def _traits(event: EventLine) -> int:
+    kind = event.kind
+    traits = _NOISY if kind in _NOISE else 0
+    if event.effect is not None:
+        traits |= _EFFECT
+    if kind is EventKind.NAVIGATION:
+        traits |= _NAVIGATION
+    if kind in _ACTIONS:
+        traits |= _ACTION
+    if is_protected(event):
+        traits |= _PROTECTED
+    return traits
+
+
+class _Collapsed:
+    """`lines` with runs of identical consecutive events merged into the first, `count`
+    summed, as a few bytes per merged line; a line is read back from `lines` when asked."""
+
+    def __init__(self, lines: Sequence[EventLine]) -> None:
+        self._lines = lines
+        self._heads = array("q")
+        self._counts = array("q")
+        self.traits = bytearray()
+        self._kinds = bytearray()
+        self._stripped = bytearray()
+        self.removed = 0
+        head: EventLine | None = None
+        for index, line in enumerate(lines):
+            if head is not None and _same(head, line):
+                self._counts[-1] += line.count
+                self.removed += 1
+                continue
+            head = line
+            self._heads.append(index)
+            self._counts.append(line.count)
+            self.traits.append(_traits(line))
+            self._kinds.append(_KIND_CODES[line.kind])
+        self._stripped = bytearray(len(self._heads))
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def __getitem__(self, index: int) -> EventLine:
+        line = self._lines[self._heads[index]]
+        count = self._counts[index]
+        if self._stripped[index]:
+            return dataclasses.replace(line, count=count, effect=None, react_ms=None)
+        if count != line.count:
+            return dataclasses.replace(line, count=count)
+        return line
+
+    def kind(self, index: int) -> EventKind:
+        return _KINDS[self._kinds[index]]
+
+    def strip(self, index: int) -> None:
+        """Leave out the line's effect (and its reaction time, which is part of it)."""
+        self._stripped[index] = 1
 
 
 def _fits(
@@ -259,8 +310,8 @@ def _trim_until_fits(
     session: SessionInfo,
     stats: TimelineStats,
     original: int,
-    events: list[EventLine],
-    alive: list[bool],
+    events: _Collapsed,
+    alive: bytearray,
     dropped: Counter[str],
     max_tokens: int,
     counter: Callable[[str], int],
@@ -269,26 +320,27 @@ def _trim_until_fits(
 
     Per-line counts are nearly additive, so this rarely drops more than a few events.
     """
+    kept = {index: events[index] for index, keep in enumerate(alive) if keep}
 
     def text() -> str:
-        kept = [event for event, keep in zip(events, alive, strict=True) if keep]
-        return render_text(session, _trimmed_stats(stats, original, len(kept), dropped), kept)
+        return render_text(
+            session, _trimmed_stats(stats, original, len(kept), dropped), kept.values()
+        )
 
-    order = [i for i in _evenly(list(range(len(events)))) if not is_protected(events[i])]
-    cursor = 0
+    order = (i for i in _evenly(range(len(events))) if not events.traits[i] & _PROTECTED)
     # Counted again only after a drop: passing events already dropped changes no text
     # (when protected events alone exceed the budget, that is every event in `order`).
     over = counter(text()) > max_tokens
-    while over and cursor < len(order):
-        index = order[cursor]
-        cursor += 1
-        if alive[index]:
-            alive[index] = False
-            dropped[events[index].kind.value] += 1
+    while over:
+        index = next(order, None)
+        if index is None:
+            break
+        if index in kept:
+            del kept[index]
+            dropped[events.kind(index).value] += 1
             over = counter(text()) > max_tokens
-    kept = [event.event() for event, keep in zip(events, alive, strict=True) if keep]
     return Timeline(
         session=session,
-        events=kept,
+        events=[event.event() for event in kept.values()],
         stats=_trimmed_stats(stats, original, len(kept), dropped),
     )

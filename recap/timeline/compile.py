@@ -1,17 +1,19 @@
 """Compile a recording's raw rrweb events into a `Timeline` of citable, redacted facts.
 
 One streaming pass over the events (`event_pass`) with a `DomMirror` per window labels
-clicks and inputs and watches what changed after each action; `signals` then flags rage,
-dead, slow and erroring actions from what the pass collected. Memory follows the
-timeline, not the recording: events are consumed as they arrive and only a short reorder
-buffer is kept. The pass holds every draft until the signals run (they look ahead, e.g. for
-a form's submit); after it, `compile_budgeted` keeps only light `EventLine`s.
+clicks and inputs and watches what changed after each action; `settle` flags rage, dead,
+slow and erroring actions (`signals`) as soon as what follows each is known. Memory follows
+the timeline, not the recording: events are consumed as they arrive, and a draft is made
+into its final form once nothing can change it, so only the recent minutes are held as
+drafts (`compile_budgeted` keeps the rest as light `EventLine`s).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 from recap.core.timeline_config import TimelineConfig
 from recap.recording.models import RawEvent, Recording
@@ -19,9 +21,10 @@ from recap.timeline.budget import EventLine, budget_lines
 from recap.timeline.drafts import Draft
 from recap.timeline.event_pass import read_events
 from recap.timeline.gaps import close_gaps
-from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
+from recap.timeline.line_store import LineStore
+from recap.timeline.models import SessionInfo, Timeline, TimelineEvent, TimelineStats
 from recap.timeline.pass_state import PassState
-from recap.timeline.signals import apply_signals
+from recap.timeline.render import RenderedEvent
 from recap.timeline.stats import session_info, timeline_stats
 from recap.timeline.tokens import count_tokens
 
@@ -40,19 +43,27 @@ def compile_events(
     Events may arrive slightly out of order; they are sorted through a short buffer.
     `skipped` (what the source already skipped, by reason) is merged into the stats.
     """
-    config = config or TimelineConfig()
-    state, drafts, count, first_ts, last_ts = _finished_pass(events, config)
-    base = first_ts if count else 0
-    timeline_events = _timeline_events(drafts, base)
-    session = session_info(
+    made: list[TimelineEvent | None] = []
+
+    def put(ref: int, draft: Draft, origin: int) -> None:
+        while len(made) < ref:
+            made.append(None)
+        made[ref - 1] = _timeline_event(draft, ref, origin)
+
+    state, count, first_ts, last_ts, shift = _compiled(events, config or TimelineConfig(), put)
+    timeline_events = cast(list[TimelineEvent], made)  # every ref was given its event
+    if shift is not None:
+        timeline_events = [_moved(event, shift) for event in timeline_events]
+    session, stats = _session_and_stats(
         state,
         timeline_events,
         session_id,
         distinct_id,
-        start_ts=first_ts if count else None,
-        duration_ms=(last_ts - base) if count else 0,
+        (count, first_ts, last_ts),
+        skipped_events,
+        skipped,
+        decoded_bytes,
     )
-    stats = timeline_stats(state, timeline_events, count, skipped_events, skipped, decoded_bytes)
     return Timeline(session=session, events=timeline_events, stats=stats)
 
 
@@ -71,6 +82,40 @@ def compile_timeline(recording: Recording, config: TimelineConfig | None = None)
     return timeline
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledLines:
+    """`compile_timeline`'s result as its parts, its events `EventLine`s in a `LineStore`
+    (on disk when there are many); close `lines` when done, or use it in a `with`."""
+
+    session: SessionInfo
+    stats: TimelineStats
+    lines: LineStore
+
+
+def compile_lines(recording: Recording, config: TimelineConfig | None = None) -> CompiledLines:
+    """Compile one loaded recording, holding a few bytes per event rather than the events:
+    what a long recording needs to be budgeted (`compile_budgeted`) or printed."""
+    store = LineStore()
+
+    def put(ref: int, draft: Draft, origin: int) -> None:
+        store.put(ref, EventLine.of(_timeline_event(draft, ref, origin)))
+
+    try:
+        state, count, first_ts, last_ts, shift = _compiled(
+            recording.events, config or TimelineConfig(), put
+        )
+        if shift is not None:
+            store.moved(shift)
+        session, stats = _session_and_stats(
+            state, store, recording.session_id, recording.distinct_id, (count, first_ts, last_ts)
+        )
+    except BaseException:
+        store.close()
+        raise
+    session, stats = _with_recording_facts(recording, session, stats)
+    return CompiledLines(session, stats, store)
+
+
 def compile_budgeted(
     recording: Recording,
     max_tokens: int,
@@ -78,42 +123,66 @@ def compile_budgeted(
     counter: Callable[[str], int] = count_tokens,
 ) -> Timeline:
     """`budget_timeline(compile_timeline(recording, config), max_tokens, counter)`, the
-    timeline a model is given, without holding every event of a long recording as a model:
-    events are weighed as `EventLine`s and only the kept ones become `TimelineEvent`s."""
-    config = config or TimelineConfig()
-    state, drafts, count, first_ts, last_ts = _finished_pass(recording.events, config)
+    timeline a model is given, without holding every event of a long recording: events
+    are weighed as `EventLine`s (`compile_lines`) and only the kept ones become
+    `TimelineEvent`s."""
+    compiled = compile_lines(recording, config)
+    with compiled.lines as lines:
+        return budget_lines(compiled.session, compiled.stats, lines, max_tokens, counter)
+
+
+def _compiled(
+    events: Iterable[RawEvent], config: TimelineConfig, put: Callable[[int, Draft, int], None]
+) -> tuple[PassState, int, int, int, int | None]:
+    """The event pass over `events`; each draft is given to `put(ref, draft, origin)` as
+    soon as it settles, its time to be counted from `origin`, the first event read.
+
+    Returns the pass's state, the [count, first, last] timestamps, and the shift to add
+    to every time (clamped at 0) when it must count from the recording's start instead
+    (an event read later turned out to precede the first, or a draft to precede it);
+    None when no time needs it."""
+    early = False
+    state: PassState
+
+    def sink(ref: int, draft: Draft) -> None:
+        nonlocal early
+        early = early or draft.ts < state.origin
+        put(ref, draft, state.origin)
+
+    state = PassState(config, sink)
+    count, first_ts, last_ts = read_events(state, events)
+    close_gaps(state, last_ts)
+    state.finish()
+    shift = state.origin - first_ts if count else 0
+    return state, count, first_ts, last_ts, (shift if shift or early else None)
+
+
+def _session_and_stats(
+    state: PassState,
+    events: Sequence[RenderedEvent],
+    session_id: str,
+    distinct_id: str | None,
+    seen: tuple[int, int, int],
+    skipped_events: int = 0,
+    skipped: Counter[str] | None = None,
+    decoded_bytes: int = 0,
+) -> tuple[SessionInfo, TimelineStats]:
+    """The session's figures and the timeline's counts; `seen` is the pass's [count,
+    first, last] timestamps, the rest what the source skipped and decoded."""
+    count, first_ts, last_ts = seen
     base = first_ts if count else 0
-    lines = list(_event_lines(drafts, base))
     session = session_info(
         state,
-        lines,
-        recording.session_id,
-        recording.distinct_id,
+        events,
+        session_id,
+        distinct_id,
         start_ts=first_ts if count else None,
         duration_ms=(last_ts - base) if count else 0,
     )
-    stats = timeline_stats(state, lines, count, 0, Counter(), 0)
-    del state
-    session, stats = _with_recording_facts(recording, session, stats)
-    return budget_lines(session, stats, lines, max_tokens, counter)
-
-
-def _finished_pass(
-    events: Iterable[RawEvent], config: TimelineConfig
-) -> tuple[PassState, list[Draft], int, int, int]:
-    """The event pass over `events`, then signals: the drafts in timeline order, and the
-    pass's state and [count, first, last] timestamps."""
-    state = PassState(config)
-    count, first_ts, last_ts = read_events(state, events)
-    close_gaps(state, last_ts)
-    drafts = _without_focus_clicks(
-        sorted((d for d in state.drafts if not d.dropped), key=lambda d: (d.ts, d.seq))
+    stats = timeline_stats(
+        state, events, count, skipped_events, skipped or Counter(), decoded_bytes
     )
-    apply_signals(drafts, state.requests, state.changes(), config)
-    # Only `drafts` is read from here on; what the pass kept for the signals can go.
-    state.drafts = []
-    state.requests = []
-    return state, drafts, count, first_ts, last_ts
+    return session, stats
 
 
 def _with_recording_facts(
@@ -137,35 +206,10 @@ def _with_recording_facts(
     return session, stats
 
 
-def _without_focus_clicks(drafts: list[Draft]) -> list[Draft]:
-    """A click into a field the user then types into says nothing the input doesn't."""
-    pending: dict[str, Draft] = {}
-    redundant: set[int] = set()
-    for draft in drafts:
-        if draft.kind not in (EventKind.CLICK, EventKind.SUBMIT, EventKind.INPUT):
-            continue
-        click = pending.pop(draft.window, None)
-        if (
-            click is not None
-            and draft.kind is EventKind.INPUT
-            and draft.node_id == click.node_id
-            and not click.flags
-        ):
-            redundant.add(id(click))
-        if draft.kind is EventKind.CLICK and draft.form_field:
-            pending[draft.window] = draft
-    return [d for d in drafts if id(d) not in redundant]
-
-
-def _timeline_events(drafts: list[Draft], base: int) -> list[TimelineEvent]:
-    """The finished drafts as timeline events: refs `e1…` in order, times from `base`."""
-    return [_timeline_event(draft, index, base) for index, draft in enumerate(drafts, start=1)]
-
-
-def _timeline_event(draft: Draft, index: int, base: int) -> TimelineEvent:
+def _timeline_event(draft: Draft, ref: int, origin: int) -> TimelineEvent:
     return TimelineEvent(
-        ref=f"e{index}",
-        t_ms=max(0, draft.ts - base),
+        ref=f"e{ref}",
+        t_ms=draft.ts - origin,
         window=draft.window,
         kind=draft.kind,
         target=draft.target,
@@ -179,12 +223,5 @@ def _timeline_event(draft: Draft, index: int, base: int) -> TimelineEvent:
     )
 
 
-def _event_lines(drafts: list[Draft], base: int) -> Iterator[EventLine]:
-    """`_timeline_events` as `EventLine`s, each draft let go once it is read.
-
-    Each goes through `TimelineEvent` first, so its values are the model's, validated."""
-    drafts.reverse()
-    index = 0
-    while drafts:
-        index += 1
-        yield EventLine.of(_timeline_event(drafts.pop(), index, base))
+def _moved(event: TimelineEvent, shift: int) -> TimelineEvent:
+    return event.model_copy(update={"t_ms": max(0, event.t_ms + shift)})

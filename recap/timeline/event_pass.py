@@ -26,6 +26,8 @@ from recap.timeline.viewing import on_media, on_resize, on_scroll, on_selection
 
 REORDER_MS: Final = 5_000
 """Events up to this much older than the newest one are put back in order."""
+SETTLE_EVERY: Final = 1024
+"""Events read between two looks at what can be settled."""
 
 # Incremental sources that only the page (not the user) produces.
 _PASSIVE_SOURCES: Final = frozenset(
@@ -48,16 +50,21 @@ def read_events(state: PassState, events: Iterable[RawEvent]) -> tuple[int, int,
     first_event = next(ordered, None)
     if first_event is not None:
         # Silence from the first recorded moment counts too (a tab opened, then ignored).
-        state.last_activity = first_event.timestamp
+        state.last_activity = state.origin = first_event.timestamp
         _dispatch(state, chain((first_event,), ordered))
     count, first_ts, last_ts = seen
     return count, first_ts, last_ts
 
 
 def _dispatch(state: PassState, events: Iterable[RawEvent]) -> None:
+    countdown = SETTLE_EVERY
     for event in events:
         win = state.window(event.window_id)
         ts = event.timestamp
+        countdown -= 1
+        if not countdown:
+            countdown = SETTLE_EVERY
+            state.settle(ts)
         if win.first_ts is None:
             win.first_ts = ts
         close_watches(win, ts)

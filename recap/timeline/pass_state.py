@@ -3,13 +3,14 @@ window and the `PassState` around them (drafts, requests, idle and unseen time).
 
 Handlers in `clicks`, `inputs`, `viewing`, `navigation`, `gaps`, `page_errors` and
 `effects` read and update it; `PassState` itself only does what every handler needs:
-emit a draft, name a target, note activity and changes.
+emit a draft, name a target, note activity and changes, and hand what can no longer
+change to the `Settler`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from recap.core.timeline_config import TimelineConfig
@@ -17,9 +18,14 @@ from recap.timeline.drafts import Draft, Request
 from recap.timeline.mirror import DomMirror, FieldInfo, MutationSummary
 from recap.timeline.models import EventKind
 from recap.timeline.redact import redact_url
+from recap.timeline.settle import END, DraftSink, Settler
 
 DOUBLE_CLICK_MS: Final = 600
 """A second click (or the toggle it caused) this soon after the first belongs to it."""
+SETTLE_LAG_MS: Final = 300_000
+"""How late a request (reported when it ends) or an out-of-order event may arrive and
+still take its place; anything later is placed where the settled timeline ends."""
+_SETTLE_MIN_ITEMS: Final = 2048
 
 
 @dataclass(slots=True)
@@ -109,15 +115,38 @@ class WindowState:
         self.resize = None
         self.media = None
 
+    def open_since(self, now: int, click_reach: int) -> int:
+        """The earliest time at which this window may still emit or change a draft."""
+        since = END
+        if not self.snapshot_seen and self.first_ts is not None:
+            since = self.first_ts  # a "no snapshot yet" gap would start there
+        for burst in self.bursts.values():
+            since = min(since, burst.last_ts)
+        for watch in self.watches:
+            since = min(since, watch.draft.ts)
+        for run in (self.scroll.draft if self.scroll else None, self.resize, self.media):
+            if run is not None:
+                since = min(since, run.ts)
+        for click, _, _ in self.recent_clicks:
+            if now - click.last_ts <= click_reach:  # it may still repeat, double or drop
+                since = min(since, click.ts)
+        return since
+
 
 class PassState:
     """Everything the event pass has collected, across windows."""
 
-    def __init__(self, config: TimelineConfig) -> None:
+    def __init__(self, config: TimelineConfig, sink: DraftSink) -> None:
         self.config = config
         # A reaction that keeps a click from being dead is also its effect.
         self.watch_ms = max(config.effect_window_ms, config.dead_click_ms)
-        self.drafts: list[Draft] = []
+        self._click_reach = SETTLE_LAG_MS + max(config.rage_window_ms, DOUBLE_CLICK_MS)
+        self.settler = Settler(config, sink)
+        self.drafts: list[Draft] = []  # not yet settled
+        self.emitted = 0
+        self.origin = 0  # the first event's time, which refs' times count from till the end
+        self.settled = -END  # everything before this time went to the settler
+        self._settle_at = _SETTLE_MIN_ITEMS
         self.windows: dict[str, WindowState] = {}
         self.requests: list[Request] = []
         self.unresolved = 0
@@ -139,7 +168,8 @@ class PassState:
         return win
 
     def emit(self, ts: int, win: WindowState, kind: EventKind, **fields: Any) -> Draft:
-        draft = Draft(ts=ts, seq=len(self.drafts), window=win.label, kind=kind, **fields)
+        draft = Draft(ts=ts, seq=self.emitted, window=win.label, kind=kind, **fields)
+        self.emitted += 1
         if draft.url is None and win.url is not None:
             if win.redacted_url is None:
                 win.redacted_url = redact_url(win.url)
@@ -182,14 +212,68 @@ class PassState:
         self.drafts.append(
             Draft(
                 ts=start,
-                seq=len(self.drafts),
+                seq=self.emitted,
                 window=self.last_activity_window,
                 kind=EventKind.IDLE,
                 duration_ms=end - start,
             )
         )
+        self.emitted += 1
         self.idle_ms += end - start
 
-    def changes(self) -> list[int]:
-        """When anything changed, in any window: a link that opens a tab is not dead."""
-        return sorted(ts for win in self.windows.values() for ts in win.changes)
+    def settle(self, now: int) -> None:
+        """Hand the settler what can no longer change, when enough is waiting to be worth
+        a look (`now` is the time of the event being read)."""
+        waiting = len(self.drafts) + len(self.requests)
+        waiting += sum(len(win.changes) for win in self.windows.values())
+        if waiting >= self._settle_at:
+            self._settle(self._horizon(now))
+            left = len(self.drafts) + len(self.requests)
+            left += sum(len(win.changes) for win in self.windows.values())
+            # When little could go (a long focus, an open scroll), look again later.
+            self._settle_at = max(_SETTLE_MIN_ITEMS, 2 * left)
+
+    def finish(self) -> None:
+        """The pass is over: settle everything."""
+        self._settle(END)
+        self.settler.finish()
+
+    def _horizon(self, now: int) -> int:
+        """A time before which nothing new will be emitted and no draft will change."""
+        horizon = now - SETTLE_LAG_MS
+        if self.last_activity is not None:
+            horizon = min(horizon, self.last_activity)  # an idle gap would start there
+        for gap in (self.paused_at, self.offline_at):
+            if gap is not None:
+                horizon = min(horizon, gap[0])
+        for win in self.windows.values():
+            horizon = min(horizon, win.open_since(now, self._click_reach))
+        return horizon
+
+    def _settle(self, horizon: int) -> None:
+        if horizon <= self.settled:
+            return
+        floor = self.settled
+        self.settled = horizon
+        ready = []
+        later = []
+        for draft in self.drafts:
+            if draft.ts >= horizon:
+                later.append(draft)
+            elif not draft.dropped:
+                if draft.ts < floor:
+                    draft.ts = floor  # arrived later than SETTLE_LAG_MS
+                ready.append(draft)
+        self.drafts = later
+        ready.sort(key=lambda d: (d.ts, d.seq))
+        requests = [
+            r if r.ts >= floor else replace(r, ts=floor) for r in self.requests if r.ts < horizon
+        ]
+        self.requests = [r for r in self.requests if r.ts >= horizon]
+        requests.sort(key=lambda r: r.ts)
+        changes = [r.ts for r in requests]
+        for win in self.windows.values():
+            changes += (max(ts, floor) for ts in win.changes if ts < horizon)
+            win.changes = [ts for ts in win.changes if ts >= horizon]
+        changes.sort()
+        self.settler.add(ready, requests, changes, horizon)

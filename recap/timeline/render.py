@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final, Protocol
 
 from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineStats
@@ -173,15 +173,21 @@ def render_timeline(timeline: Timeline) -> str:
 
 def render_text(session: SessionInfo, stats: TimelineStats, events: Iterable[RenderedEvent]) -> str:
     """`render_timeline` for a timeline given as its parts."""
-    lines = render_header_lines(session, stats)
-    lines.append("")
+    return "\n".join(render_lines(session, stats, events))
+
+
+def render_lines(
+    session: SessionInfo, stats: TimelineStats, events: Iterable[RenderedEvent]
+) -> Iterator[str]:
+    """`render_text`'s lines, one at a time: the header, a blank line, then the events."""
+    yield from render_header_lines(session, stats)
+    yield ""
     show_window = session.windows > 1
     origins: dict[str, str] = {}
     for event in events:
-        lines.append(render_event(event, show_window, origins.get(event.window)))
+        yield render_event(event, show_window, origins.get(event.window))
         if event.kind is EventKind.NAVIGATION and event.url:
             origins[event.window] = origin_of(event.url)
-    return "\n".join(lines)
 
 
 def origin_of(url: str) -> str:
