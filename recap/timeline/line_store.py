@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import marshal
+import sys
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
@@ -67,8 +68,13 @@ class LineStore(Sequence[EventLine]):
         return self._memory is None
 
     def _spill(self, memory: list[EventLine | None]) -> None:
-        # Open as long as the store is (closed by `close`), so not in a `with`.
-        self._file = tempfile.TemporaryFile(prefix="recap-lines-")  # noqa: SIM115
+        try:
+            # Open as long as the store is (closed by `close`), so not in a `with`.
+            self._file = tempfile.TemporaryFile(prefix="recap-lines-")  # noqa: SIM115
+        except OSError:
+            # No writable temporary folder (a read-only container): memory will do.
+            self._spill_at = sys.maxsize
+            return
         self._memory = None
         self._offsets = array("q", [_MISSING]) * len(memory)
         self._sizes = array("I", [0]) * len(memory)

@@ -70,6 +70,20 @@ def test_moving_times_clamps_at_zero_in_memory_and_in_the_file() -> None:
             assert [item.t_ms for item in store] == [0, 43]
 
 
+def test_without_a_writable_temporary_folder_the_lines_stay_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(**_: object) -> None:
+        raise PermissionError(13, "Permission denied", "/tmp")
+
+    monkeypatch.setattr(line_store.tempfile, "TemporaryFile", refused)
+    with LineStore(spill_at=2) as store:
+        for ref in range(1, 6):
+            store.put(ref, line(ref))
+        assert not store.spilled
+        assert [item.ref for item in store] == ["e1", "e2", "e3", "e4", "e5"]
+
+
 def test_the_file_is_closed_with_the_store() -> None:
     before = open_descriptors()
     store = LineStore(spill_at=1)
