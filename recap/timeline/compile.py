@@ -3,9 +3,10 @@
 One streaming pass over the events (`event_pass`) with a `DomMirror` per window labels
 clicks and inputs and watches what changed after each action; `settle` flags rage, dead,
 slow and erroring actions (`signals`) as soon as what follows each is known. Memory follows
-the timeline, not the recording: events are consumed as they arrive, and a draft is made
-into its final form once nothing can change it, so only the recent minutes are held as
-drafts (`compile_budgeted` keeps the rest as light `EventLine`s).
+the recording's last minutes, not its length: events are consumed as they arrive, a draft
+is made final once nothing can change it, and `compile_lines` keeps finished events as
+`EventLine`s in a `LineStore` (on disk when there are many), which `compile_budgeted`
+budgets; `compile_timeline` still returns every event as a model.
 """
 
 from __future__ import annotations
