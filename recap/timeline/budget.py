@@ -243,7 +243,6 @@ class _Collapsed:
         self._counts = array("q")
         self.traits = bytearray()
         self._kinds = bytearray()
-        self._stripped = bytearray()
         self.removed = 0
         head: EventLine | None = None
         for index, line in enumerate(lines):

@@ -8,7 +8,6 @@ settling after every event and settling only at the end gives the same timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +148,8 @@ def held_drafts(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
 def test_what_is_held_does_not_grow_with_the_recording(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sizes: Iterator[int] = iter((1_000_000, 4_000_000))
     figures = []
-    for size in sizes:
+    for size in (1_000_000, 4_000_000):
         path = tmp_path / f"generated-{size}.jsonl"
         write_shape_recording("generated", path, size, seed=7)
         figures.append(held_drafts(path, monkeypatch))
