@@ -35,5 +35,7 @@ async def heartbeating(every_seconds: float = HEARTBEAT_SECONDS) -> AsyncIterato
 
 def beat_per_block(progress: SnapshotProgress) -> None:
     """A source's progress hook: streaming a large recording takes a while, and each block
-    fetched shows the worker is alive."""
-    activity.heartbeat(progress.blocks_done, progress.blocks_total)
+    fetched shows the worker is alive. A local activity (the session summary's compile)
+    has no heartbeat: its workflow task's timeout watches the worker instead."""
+    if not activity.info().is_local:
+        activity.heartbeat(progress.blocks_done, progress.blocks_total)

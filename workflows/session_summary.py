@@ -4,10 +4,14 @@
 2. summarize it with the model (on the model's own queue);
 3. store the summary.
 
-Storing is a local activity, run inside the workflow task that receives the model's answer:
-a session costs three workflow tasks and two activity tasks instead of four and three, and
-a batch that started the run with its search attributes set spares it one update. Runs
-that started before that change replay as they ran (`LOCAL_STORE`).
+Fetch-compile and storing are local activities: the compile runs inside the run's first
+workflow task, which then schedules the model call, and storing runs inside the workflow task
+that receives the model's answer. A session costs two workflow tasks and one activity task
+(the model call, on its own rate-limited queue), instead of four and three before issue 21,
+and a batch that started the run with its search attributes set spares it one update. A
+worker that dies while compiling loses its workflow task, which another worker takes up in
+seconds (the workflow task timeout), compiling again: a local activity needs no heartbeat.
+Runs that started before each change replay as they ran (`LOCAL_STORE`, `LOCAL_COMPILE`).
 
 It runs outside Temporal's workflow sandbox: a batch starts one run per session, and the
 sandbox's set-up of each run and its switch into the sandbox for every payload the worker
@@ -19,9 +23,12 @@ tests run recorded histories of every version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 # Deterministic constants and functions, passed through: a batch starts one run per
 # session, and re-importing them into each run's sandbox was most of what starting it cost.
@@ -40,6 +47,11 @@ with workflow.unsafe.imports_passed_through():
 # The patch that made storing a local activity and dropped the search attribute updates
 # nobody could see (those a batch set at the start, and "storing").
 LOCAL_STORE = "local-store"
+# The patch that made fetch-compile a local activity too (it implies `LOCAL_STORE`).
+LOCAL_COMPILE = "local-compile"
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 # Outside the sandbox: see the module's docstring.
@@ -60,7 +72,9 @@ class SummarizeSessionWorkflow:
 
     @workflow.run
     async def run(self, request: SummarizeSessionInput) -> SummarizeSessionResult:
-        local_store = workflow.patched(LOCAL_STORE)
+        # A new run records one patch marker (one search attribute update), not two.
+        local_compile = workflow.patched(LOCAL_COMPILE)
+        local_store = local_compile or workflow.patched(LOCAL_STORE)
         session = literal(request.session_id)
         compiling = f"**Compiling** the timeline of {session}"
         found_by = [
@@ -78,18 +92,20 @@ class SummarizeSessionWorkflow:
             workflow.upsert_search_attributes(found_by[:2])
             self._set_status("compiling", compiling)
         try:
-            compiled = await workflow.execute_activity_method(
+            to_compile = CompileTimelineInput(
+                team_id=request.team_id,
+                session_id=request.session_id,
+                source=request.source,
+                max_tokens=request.max_timeline_tokens,
+            )
+            compiled = await _on_this_worker(
+                local_compile,
                 SummaryActivities.compile_timeline,
-                CompileTimelineInput(
-                    team_id=request.team_id,
-                    session_id=request.session_id,
-                    source=request.source,
-                    max_tokens=request.max_timeline_tokens,
-                ),
-                start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(minutes=2),
-                retry_policy=SOURCE_RETRY,
+                to_compile,
+                start_to_close=timedelta(minutes=10),
+                retry=SOURCE_RETRY,
                 summary="fetch and compile timeline",
+                heartbeat=timedelta(minutes=2),
             )
 
             self._set_status(
@@ -118,22 +134,14 @@ class SummarizeSessionWorkflow:
                 f"**Storing** summary: {literal(summary.title)}",
                 upsert=not local_store,
             )
-            if local_store:
-                stored = await workflow.execute_local_activity_method(
-                    SummaryActivities.store_summary,
-                    StoreSummaryInput(team_id=request.team_id, summary=summary),
-                    start_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=STORE_RETRY,
-                    summary="store summary",
-                )
-            else:
-                stored = await workflow.execute_activity_method(
-                    SummaryActivities.store_summary,
-                    StoreSummaryInput(team_id=request.team_id, summary=summary),
-                    start_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=STORE_RETRY,
-                    summary="store summary",
-                )
+            stored = await _on_this_worker(
+                local_store,
+                SummaryActivities.store_summary,
+                StoreSummaryInput(team_id=request.team_id, summary=summary),
+                start_to_close=timedelta(minutes=1),
+                retry=STORE_RETRY,
+                summary="store summary",
+            )
         except Exception:
             self._set_status("failed", f"**Failed** to summarize {session}")
             raise
@@ -141,3 +149,33 @@ class SummarizeSessionWorkflow:
         outcome = "succeeded" if summary.summary_outcome.success else "did not succeed"
         self._set_status("summarized", f"**Summarized**: {literal(summary.title)} (user {outcome})")
         return SummarizeSessionResult(workflow_id=workflow.info().workflow_id, stored=stored)
+
+
+async def _on_this_worker(
+    local: bool,
+    method: Callable[[SummaryActivities, In], Out],
+    request: In,
+    *,
+    start_to_close: timedelta,
+    retry: RetryPolicy,
+    summary: str,
+    heartbeat: timedelta | None = None,
+) -> Out:
+    """Runs a main-queue step as a local activity (`local`), or as the activity task it was
+    before its patch, with its `heartbeat` timeout (a local activity has none)."""
+    if local:
+        return await workflow.execute_local_activity_method(
+            method,
+            request,
+            start_to_close_timeout=start_to_close,
+            retry_policy=retry,
+            summary=summary,
+        )
+    return await workflow.execute_activity_method(
+        method,
+        request,
+        start_to_close_timeout=start_to_close,
+        heartbeat_timeout=heartbeat,
+        retry_policy=retry,
+        summary=summary,
+    )

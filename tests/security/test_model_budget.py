@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -40,7 +39,7 @@ from recap.sources.files import DirectorySource
 from recap.store.model_usage import ModelUsageStore
 from recap.store.repository import SummaryStore, store_for
 from tests.support.model_double import ChatServer, chat_server, grounded_reply
-from tests.support.temporal import running_worker, task_queue
+from tests.support.temporal import activity_attempts, running_worker, task_queue
 from worker import build_activities
 from workflows.batch_summaries import SummarizeSessionsIndividuallyWorkflow
 from workflows.catalog import ALL_WORKFLOWS
@@ -335,12 +334,9 @@ async def test_a_batch_lists_the_session_past_the_budget_as_a_typed_failure(
     history = await temporal_client.get_workflow_handle(
         summary_workflow_id(team, failure.session_id)
     ).fetch_history()
-    attempts = [
-        event.activity_task_started_event_attributes.attempt
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-    ]
-    assert attempts == [1, 1]  # compile, then the model call: each once
+    # Compile, then the model call: each once.
+    assert activity_attempts(history, "compile_timeline") == [1]
+    assert activity_attempts(history, "summarize_session") == [1]
 
 
 async def test_naming_an_error_cluster_is_a_call_on_the_same_budget(

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from recap.core.config import Settings
 from recap.core.naming import summary_workflow_id
 from recap.services.bootstrap import SourceNotAllowed, allowed_source
 from tests.support.recordings import CHALK
-from tests.support.temporal import running_worker
+from tests.support.temporal import activity_attempts, running_worker
 from worker import build_activities
 from workflows.contracts import SummarizeSessionInput
 from workflows.session_summary import SummarizeSessionWorkflow
@@ -70,11 +70,11 @@ async def test_a_workflow_naming_another_directory_is_refused_once(
         )
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
-    activity_error = failure.value.cause
-    assert isinstance(activity_error, ActivityError)
-    refused = activity_error.cause
+    # Fetch-compile is a local activity: its typed failure is the workflow's own.
+    refused = failure.value.cause
     assert isinstance(refused, ApplicationError)
     assert refused.type == "source_not_allowed" and refused.non_retryable
     history = await handle.fetch_history()
-    started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
-    assert len(started) == 1  # refused once, not retried, and nothing was read
+    # Refused once, not retried, and nothing was read: no model call either.
+    assert activity_attempts(history, "compile_timeline") == [1]
+    assert activity_attempts(history, "summarize_session") == []

@@ -6,6 +6,7 @@ concurrency, the data converter) is made once for all tests.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import uuid
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -69,3 +70,30 @@ async def running_worker(
             )
             await stack.enter_async_context(worker)
             yield worker
+
+
+# The marker the SDK's core records for each local activity's result.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def activity_attempts(history: WorkflowHistory, activity_type: str) -> list[int]:
+    """The attempt of each execution of `activity_type` that `history` records, in order:
+    an activity task's start, or a local activity's marker (the attempt that ended it;
+    a local activity's earlier attempts retry inside the worker and leave no event)."""
+    scheduled: dict[int, str] = {}
+    attempts: list[int] = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attributes = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = attributes.activity_type.name
+        elif event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            if scheduled.get(started.scheduled_event_id) == activity_type:
+                attempts.append(started.attempt)
+        elif event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
+                data = json.loads(marker.details["data"].payloads[0].data)
+                if data["activity_type"] == activity_type:
+                    attempts.append(int(data["attempt"]))
+    return attempts

@@ -36,6 +36,11 @@ def test_histories_are_recorded() -> None:
         "batch_last_run_local_store.json",
         "single_summary_local_store.json",
         "single_summary_failed_local_store.json",
+        # Recorded after the `local-compile` patch.
+        "batch_first_run_local_compile.json",
+        "batch_last_run_local_compile.json",
+        "single_summary_local_compile.json",
+        "single_summary_failed_local_compile.json",
         "pattern_report.json",
         "digest.json",
     } <= names

@@ -8,20 +8,24 @@ like a model would and goes through recap's real gate.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
-from activities.models import SummarizeTimelineInput
+from activities.models import CompiledTimeline, CompileTimelineInput, SummarizeTimelineInput
 from recap.core.config import Settings, get_settings
 from recap.core.naming import summary_workflow_id
 from recap.demo.generator import write_sample_sessions
+from recap.jobs import client as jobs
 from recap.llm.gate import gate
 from recap.llm.prompts import load_prompt
 from recap.llm.schema import (
@@ -40,6 +44,7 @@ from recap.timeline.models import EventKind
 from tests.conftest import CHALK
 from tests.support import temporal
 from tests.support.model_double import chat_server, reply_with
+from tests.support.temporal import activity_attempts
 from worker import build_activities
 from workflows.contracts import SummarizeSessionInput
 from workflows.session_summary import SummarizeSessionWorkflow
@@ -146,8 +151,8 @@ async def test_happy_path_stores_a_grounded_summary(
     assert attributes["RecapStatus"] == "summarized"
 
     history = await handle.fetch_history()
-    # Fetch-compile and the model call are activity tasks; storing is a local activity,
-    # recorded as a marker. Each has an operator-facing summary.
+    # The model call is an activity task; fetch-compile and storing are local activities,
+    # recorded as markers. Each has an operator-facing summary.
     summaries = [
         event.user_metadata.summary
         for event in history.events
@@ -193,17 +198,16 @@ async def test_missing_recording_fails_without_retrying(
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
 
-    activity_error = failure.value.cause
-    assert isinstance(activity_error, ActivityError)
-    application_error = activity_error.cause
+    # Fetch-compile is a local activity: its typed failure is the workflow's own.
+    application_error = failure.value.cause
     assert isinstance(application_error, ApplicationError)
     assert application_error.type == "recording_not_found"
     assert application_error.non_retryable
     assert missing in application_error.message
     assert attempts == []  # the model is never called
     history = await handle.fetch_history()
-    started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
-    assert [e.activity_task_started_event_attributes.attempt for e in started] == [1]
+    assert activity_attempts(history, "compile_timeline") == [1]  # final: not retried
+    assert activity_attempts(history, "summarize_session") == []
     description = await handle.describe()
     assert description.typed_search_attributes is not None
     attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
@@ -319,3 +323,78 @@ async def test_gate_failure_then_valid_answer_stores_one_summary_with_notes(
     stored = store.get_summary(team_id=team, session_id=sample.session_id)
     assert stored is not None and stored.summary is not None
     assert stored.summary.gate_notes == summary.gate_notes
+
+
+async def test_a_compile_longer_than_a_workflow_task_runs_once(
+    temporal_client: Client, settings: Settings
+) -> None:
+    """Fetch-compile is a local activity inside the run's first workflow task: the worker
+    keeps that task alive past its timeout, so a slow compile runs once, not again on every
+    timeout, and the run's step stays readable while it runs."""
+    model_activity, attempts = fake_model_activity(settings)
+    built = build_activities(get_settings()).summary
+    compiles: list[int] = []
+
+    @activity.defn(name="compile_timeline")
+    def slow_compile(request: CompileTimelineInput) -> CompiledTimeline:
+        compiles.append(activity.info().attempt)
+        time.sleep(3.5)  # past the 2 s workflow task timeout the run starts with below
+        return built.compile_timeline(request)
+
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    workflow_id = summary_workflow_id(team, CHALK_SESSION)
+    async with temporal.running_worker(
+        temporal_client,
+        workflows=[SummarizeSessionWorkflow],
+        activities=[slow_compile, model_activity, built.store_summary],
+    ) as worker:
+        handle = await temporal_client.start_workflow(
+            SummarizeSessionWorkflow.run,
+            _request(team),
+            id=workflow_id,
+            task_queue=worker.task_queue,
+            task_timeout=timedelta(seconds=2),
+        )
+        steps: list[str | None] = []
+        while (run := await jobs.summary_run(temporal_client, workflow_id)) is not None:
+            if run.status != "running":
+                break
+            steps.append(run.step)
+            await asyncio.sleep(0.5)
+        result = await handle.result()
+
+    assert "compiling" in steps
+    assert compiles == [1] and attempts == [1]
+    assert result.stored.has_summary
+    history = await handle.fetch_history()
+    assert activity_attempts(history, "compile_timeline") == [1]
+    # The worker completed the first workflow task early, as a heartbeat, at least once:
+    # one activity task (the model's) needs two workflow tasks, and none timed out.
+    tasks = [e.event_type for e in history.events]
+    assert tasks.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+    assert tasks.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) >= 3
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in tasks
+
+
+async def test_the_step_of_a_run_no_worker_has_picked_up_is_its_search_attribute(
+    temporal_client: Client, settings: Settings
+) -> None:
+    """Started by recap, a run is findable by team, session and status at once, and its
+    progress reads that status when no worker answers the `status` query in time."""
+    team = f"team-{uuid.uuid4().hex[:8]}"
+    idle = settings.model_copy(update={"task_queue": temporal.task_queue("no-worker")})
+    handle = await jobs.start_summary(
+        temporal_client, idle, team_id=team, session_id=CHALK_SESSION, focus_area=None, source=None
+    )
+    try:
+        run = await jobs.summary_run(temporal_client, handle.id)
+        assert run is not None and (run.status, run.step) == ("running", "compiling")
+        description = await handle.describe()
+        attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
+        assert attributes == {
+            "RecapTeamId": team,
+            "RecapSessionId": CHALK_SESSION,
+            "RecapStatus": "compiling",
+        }
+    finally:
+        await handle.terminate("test over")

@@ -4,9 +4,9 @@ deliberate change to a workflow's commands
 
 It runs a small batch (a missing recording, a forced continue-as-new) and one single
 summary on a local dev server, with the test double in place of the model. Those four are
-written with the suffix of the newest patch of their workflows (`_local_store`); the
-histories without one were recorded before it and stay, so that runs started before the
-patch are proven to replay too.
+written with the suffix of the newest patch of their workflows (`_local_compile`); the
+histories with an older suffix (`_local_store`) or none were recorded before it and stay,
+so that runs started before each patch are proven to replay too.
 `... record report` records only the pattern report's history (a few stored summaries,
 a few missing, an unknown session; the pattern steps answered by `PatternDouble`), and
 `... record digest` only a digest run's (its report over the period's recordings, and the
@@ -69,16 +69,16 @@ async def record() -> None:
             result = await handle.result()
             assert result.history_lengths, "the batch should have continued as new"
         histories = {
-            "batch_first_run_local_store.json": await client.get_workflow_handle(
+            "batch_first_run_local_compile.json": await client.get_workflow_handle(
                 handle.id, run_id=handle.first_execution_run_id
             ).fetch_history(),
-            "batch_last_run_local_store.json": await client.get_workflow_handle(
+            "batch_last_run_local_compile.json": await client.get_workflow_handle(
                 handle.id
             ).fetch_history(),
-            "single_summary_local_store.json": await client.get_workflow_handle(
+            "single_summary_local_compile.json": await client.get_workflow_handle(
                 summary_workflow_id("team-replay", ids[0])
             ).fetch_history(),
-            "single_summary_failed_local_store.json": await client.get_workflow_handle(
+            "single_summary_failed_local_compile.json": await client.get_workflow_handle(
                 summary_workflow_id("team-replay", BAD_IDS[0])
             ).fetch_history(),
         }
