@@ -12,6 +12,7 @@ SDK's Rust core) and the Temporal dev server spent over the batch, per summarize
 
     uv run python benchmarks/batch.py [--sessions 1000] [--concurrency 100] [--sleep 2]
     uv run python benchmarks/batch.py --big 10000   # only the history lengths matter here
+    uv run python benchmarks/batch.py --singles     # and the same sessions without a batch
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,7 @@ from activities.models import (  # noqa: E402
     StoreSummaryInput,
     SummarizeTimelineInput,
 )
-from recap.core.config import get_settings  # noqa: E402
+from recap.core.config import Settings, get_settings  # noqa: E402
 from recap.core.logging import configure_logging  # noqa: E402
 from recap.core.naming import (  # noqa: E402
     SEARCH_ATTRIBUTES,
@@ -54,6 +57,7 @@ from recap.core.naming import (  # noqa: E402
     summary_workflow_id,
 )
 from recap.demo.generator import write_sample_sessions  # noqa: E402
+from recap.jobs.client import start_summary  # noqa: E402
 from recap.llm.gate import gate  # noqa: E402
 from recap.llm.prompts import load_prompt  # noqa: E402
 from recap.llm.schema import ModelSummary, RunMetadata, SessionSummary, SummaryOutcome  # noqa: E402
@@ -145,19 +149,23 @@ def stand_ins(sleep_seconds: float) -> tuple[list[Any], list[Any]]:
     return [*main, batch.await_summary_workflow], [summarize_session]
 
 
-async def run_batch(
-    env: WorkflowEnvironment, sessions: int, concurrency: int, sleep_seconds: float
-) -> dict[str, Any]:
-    settings = get_settings().model_copy(
+def bench_settings(concurrency: int) -> Settings:
+    """The worker's settings on fresh queues, the model queue `concurrency` wide."""
+    return get_settings().model_copy(
         update={
             "task_queue": f"bench-{uuid.uuid4().hex[:8]}",
             "llm_task_queue": f"bench-llm-{uuid.uuid4().hex[:8]}",
             "llm_max_concurrent_activities": concurrency,
         }
     )
+
+
+@asynccontextmanager
+async def bench_workers(
+    env: WorkflowEnvironment, settings: Settings, sleep_seconds: float
+) -> AsyncIterator[None]:
+    """The real workers (main queue and model queue) with the stand-ins, until the block ends."""
     pipeline, model = stand_ins(sleep_seconds)
-    team = f"bench-{uuid.uuid4().hex[:8]}"
-    session_ids = [str(uuid.uuid4()) for _ in range(sessions)]
     with ThreadPoolExecutor(max_workers=8) as executor:
         main, llm = build_workers(
             env.client,
@@ -167,23 +175,56 @@ async def run_batch(
             model_activities=model,
         )
         async with main, llm:
-            started = time.monotonic()
-            worker_cpu, server_cpu = worker_cpu_seconds(), server_cpu_seconds()
-            handle = await env.client.start_workflow(
-                SummarizeSessionsIndividuallyWorkflow.run,
-                SummarizeSessionsInput(
-                    team_id=team,
-                    session_ids=session_ids,
-                    max_concurrency=concurrency,
-                    llm_task_queue=settings.llm_task_queue,
-                ),
-                id=batch_workflow_id(team, "bench"),
-                task_queue=settings.task_queue,
-            )
-            result = await handle.result()
-            wall = time.monotonic() - started
-            worker_cpu = worker_cpu_seconds() - worker_cpu
-            server_cpu = server_cpu_seconds() - server_cpu
+            yield
+
+
+def cost(
+    sessions: int, concurrency: int, sleep_seconds: float, wall: float, cpu: tuple[float, float]
+) -> dict[str, float | dict[str, float]]:
+    """Wall time against ideal and CPU-seconds per session, from the (worker, server) CPU
+    spent over the run."""
+    worker_cpu, server_cpu = cpu
+    ideal = sessions / concurrency * sleep_seconds
+    total = worker_cpu + server_cpu
+    return {
+        "wall_seconds": round(wall, 2),
+        "ideal_seconds": round(ideal, 2),
+        "ratio": round(wall / ideal, 3),
+        "cpu_seconds": {
+            "worker": round(worker_cpu, 2),
+            "server": round(server_cpu, 2),
+            "total": round(total, 2),
+        },
+        "cpu_seconds_per_session": round(total / max(1, sessions), 4),
+        # The share of the machine's cores the run kept busy: near 1.0, it is CPU-bound.
+        "cpu_load": round(total / wall / (os.cpu_count() or 1), 3),
+    }
+
+
+async def run_batch(
+    env: WorkflowEnvironment, sessions: int, concurrency: int, sleep_seconds: float
+) -> dict[str, Any]:
+    settings = bench_settings(concurrency)
+    team = f"bench-{uuid.uuid4().hex[:8]}"
+    session_ids = [str(uuid.uuid4()) for _ in range(sessions)]
+    async with bench_workers(env, settings, sleep_seconds):
+        started = time.monotonic()
+        worker_cpu, server_cpu = worker_cpu_seconds(), server_cpu_seconds()
+        handle = await env.client.start_workflow(
+            SummarizeSessionsIndividuallyWorkflow.run,
+            SummarizeSessionsInput(
+                team_id=team,
+                session_ids=session_ids,
+                max_concurrency=concurrency,
+                llm_task_queue=settings.llm_task_queue,
+            ),
+            id=batch_workflow_id(team, "bench"),
+            task_queue=settings.task_queue,
+        )
+        result = await handle.result()
+        wall = time.monotonic() - started
+        worker_cpu = worker_cpu_seconds() - worker_cpu
+        server_cpu = server_cpu_seconds() - server_cpu
     last = await env.client.get_workflow_handle(handle.id).fetch_history()
     # What one session costs Temporal, counted in its summary workflow's history.
     child = await env.client.get_workflow_handle(
@@ -204,29 +245,53 @@ async def run_batch(
         ),
     }
     history_lengths = [*result.history_lengths, len(last.events)]
-    ideal = sessions / concurrency * sleep_seconds
-    cpu = worker_cpu + server_cpu
     return {
         "sessions": sessions,
         "concurrency": concurrency,
         "model_sleep_seconds": sleep_seconds,
         "summarized": result.summarized,
         "failed": result.failed,
-        "wall_seconds": round(wall, 2),
-        "ideal_seconds": round(ideal, 2),
-        "ratio": round(wall / ideal, 3),
+        **cost(sessions, concurrency, sleep_seconds, wall, (worker_cpu, server_cpu)),
         "runs": len(history_lengths),
         "history_length_per_run": history_lengths,
         "largest_history_length": max(history_lengths),
         "summary_workflow_history": per_session,
-        "cpu_seconds": {
-            "worker": round(worker_cpu, 2),
-            "server": round(server_cpu, 2),
-            "total": round(cpu, 2),
-        },
-        "cpu_seconds_per_session": round(cpu / max(1, result.summarized), 4),
-        # The share of the machine's cores the batch kept busy: near 1.0, it is CPU-bound.
-        "cpu_load": round(cpu / wall / (os.cpu_count() or 1), 3),
+    }
+
+
+async def run_singles(
+    env: WorkflowEnvironment, sessions: int, concurrency: int, sleep_seconds: float
+) -> dict[str, Any]:
+    """The same number of sessions as single summaries, each started and awaited by a
+    client as the API does (`start_summary`), `concurrency` at a time: what a session costs
+    without a batch around it."""
+    settings = bench_settings(concurrency)
+    team = f"bench-{uuid.uuid4().hex[:8]}"
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(session_id: str) -> None:
+        async with slots:
+            handle = await start_summary(
+                env.client,
+                settings,
+                team_id=team,
+                session_id=session_id,
+                focus_area=None,
+                source=None,
+            )
+            await handle.result()
+
+    async with bench_workers(env, settings, sleep_seconds):
+        started = time.monotonic()
+        worker_cpu, server_cpu = worker_cpu_seconds(), server_cpu_seconds()
+        await asyncio.gather(*(one(str(uuid.uuid4())) for _ in range(sessions)))
+        wall = time.monotonic() - started
+        cpu = (worker_cpu_seconds() - worker_cpu, server_cpu_seconds() - server_cpu)
+    return {
+        "sessions": sessions,
+        "concurrency": concurrency,
+        "model_sleep_seconds": sleep_seconds,
+        **cost(sessions, concurrency, sleep_seconds, wall, cpu),
     }
 
 
@@ -236,6 +301,11 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--sleep", type=float, default=2.0)
     parser.add_argument("--big", type=int, default=None, help="also run a batch this large")
+    parser.add_argument(
+        "--singles",
+        action="store_true",
+        help="then run as many single summaries, started by a client as the API does",
+    )
     args = parser.parse_args()
     # The dev server prints its banner to the stdout it inherits: keep ours for the JSON.
     report_out = os.fdopen(os.dup(1), "w")
@@ -258,6 +328,8 @@ async def main() -> None:
         }
         if args.big:
             report["big"] = await run_batch(env, args.big, args.concurrency, args.sleep)
+        if args.singles:
+            report["singles"] = await run_singles(env, args.sessions, args.concurrency, args.sleep)
     finally:
         await env.shutdown()
     report_out.write(json.dumps(report, indent=2) + "\n")

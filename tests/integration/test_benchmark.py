@@ -91,7 +91,7 @@ def test_batch_benchmark_reports_wall_time_against_the_ideal() -> None:
         [
             sys.executable,
             str(ROOT / "benchmarks" / "batch.py"),
-            *("--sessions", "10", "--concurrency", "5", "--sleep", "0.5"),
+            *("--sessions", "10", "--concurrency", "5", "--sleep", "0.5", "--singles"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -106,6 +106,14 @@ def test_batch_benchmark_reports_wall_time_against_the_ideal() -> None:
     assert run["wall_seconds"] >= run["ideal_seconds"]
     assert abs(run["ratio"] - run["wall_seconds"] / run["ideal_seconds"]) < 0.01
     assert run["largest_history_length"] > 0
+    assert run["cpu_seconds"]["server"] > 0 and run["cpu_seconds_per_session"] > 0
+    # The same sessions as single summaries, without a batch around them.
+    singles = report["singles"]
+    assert (singles["sessions"], singles["ideal_seconds"]) == (10, 1.0)
+    assert singles["wall_seconds"] >= singles["ideal_seconds"]
+    cpu = singles["cpu_seconds"]
+    assert cpu["worker"] > 0 and cpu["server"] > 0
+    assert abs(singles["cpu_seconds_per_session"] - cpu["total"] / 10) < 0.001
 
 
 def test_cluster_benchmark_reports_time_and_memory() -> None:
