@@ -179,10 +179,15 @@ async def bench_workers(
 
 
 def cost(
-    sessions: int, concurrency: int, sleep_seconds: float, wall: float, cpu: tuple[float, float]
+    sessions: int,
+    concurrency: int,
+    sleep_seconds: float,
+    wall: float,
+    cpu: tuple[float, float],
+    summarized: int,
 ) -> dict[str, float | dict[str, float]]:
-    """Wall time against ideal and CPU-seconds per session, from the (worker, server) CPU
-    spent over the run."""
+    """Wall time against ideal for `sessions`, and CPU-seconds per summarized session, from
+    the (worker, server) CPU spent over the run."""
     worker_cpu, server_cpu = cpu
     ideal = sessions / concurrency * sleep_seconds
     total = worker_cpu + server_cpu
@@ -195,7 +200,7 @@ def cost(
             "server": round(server_cpu, 2),
             "total": round(total, 2),
         },
-        "cpu_seconds_per_session": round(total / max(1, sessions), 4),
+        "cpu_seconds_per_session": round(total / max(1, summarized), 4),
         # The share of the machine's cores the run kept busy: near 1.0, it is CPU-bound.
         "cpu_load": round(total / wall / (os.cpu_count() or 1), 3),
     }
@@ -251,7 +256,14 @@ async def run_batch(
         "model_sleep_seconds": sleep_seconds,
         "summarized": result.summarized,
         "failed": result.failed,
-        **cost(sessions, concurrency, sleep_seconds, wall, (worker_cpu, server_cpu)),
+        **cost(
+            sessions,
+            concurrency,
+            sleep_seconds,
+            wall,
+            (worker_cpu, server_cpu),
+            summarized=result.summarized,
+        ),
         "runs": len(history_lengths),
         "history_length_per_run": history_lengths,
         "largest_history_length": max(history_lengths),
@@ -291,7 +303,8 @@ async def run_singles(
         "sessions": sessions,
         "concurrency": concurrency,
         "model_sleep_seconds": sleep_seconds,
-        **cost(sessions, concurrency, sleep_seconds, wall, cpu),
+        # Every one was summarized: a failed one raises from `handle.result()`.
+        **cost(sessions, concurrency, sleep_seconds, wall, cpu, summarized=sessions),
     }
 
 
