@@ -118,8 +118,20 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes | None:
 
     Like `gzip.decompress`, it reads concatenated members and raises `EOFError` for a stream
     cut short and `zlib.error` for one that is not gzip."""
-    parts: list[bytes] = []
-    produced = 0
+    # The common case in one call: one member, within the limit. zlib grows its output as
+    # it goes and stops at `limit + 1` bytes, so a bomb costs no more memory here than below.
+    head = zlib.decompressobj(wbits=GZIP_WBITS)
+    first = head.decompress(data, limit + 1)
+    if len(first) > limit:
+        return None
+    if not head.eof:
+        raise EOFError("compressed data ended before the end-of-stream marker")
+    rest = head.unused_data
+    if not rest.strip(b"\0"):
+        return first
+    parts = [first]
+    produced = len(first)
+    data = rest
     while True:
         inflater = BoundedInflater(limit - produced)
         try:
@@ -175,13 +187,14 @@ def expand_data(event_type: int, data: Any, meter: SizeMeter | None = None) -> A
         fields = STYLE_SHEET_FIELDS
     else:
         return data
-    if not any(isinstance(data.get(name), str) for name in fields):
-        return data
-    expanded = dict(data)
+    expanded = None
     for name in fields:
-        if isinstance(expanded.get(name), str):
-            expanded[name] = decompress_field(expanded[name], meter)
-    return expanded
+        value = data.get(name)
+        if isinstance(value, str):
+            if expanded is None:
+                expanded = dict(data)
+            expanded[name] = decompress_field(value, meter)
+    return data if expanded is None else expanded
 
 
 def compress_field(value: Any) -> str:

@@ -28,7 +28,7 @@ from recap.demo.generator import SCENARIOS, write_sample_sessions
 from recap.embedded.ports import free_port
 from recap.llm.client import ChatModel, MalformedModelOutput
 from recap.llm.transport import MODEL_ANSWER_BYTES
-from recap.recording.decode import DecodedTooLarge, SizeMeter, decompress_field
+from recap.recording.decode import DecodedTooLarge, SizeMeter, decompress_field, gunzip_bounded
 from recap.recording.models import InvalidRecording
 from recap.sources.posthog import PostHogClient, PostHogConfig, PostHogSource
 from recap.sources.posthog.errors import PostHogBadResponse
@@ -135,6 +135,21 @@ def test_a_cv_field_bomb_stops_at_what_the_meter_has_left() -> None:
     assert peak < 2 * LIMIT
     # Within the bound the same stream expands as before.
     assert decompress_field(_small_field(), SizeMeter(LIMIT)) == {"node": 1}
+
+
+def test_bounded_gunzip_reads_gzip_as_the_standard_library_does() -> None:
+    one, two = gzip.compress(b'{"a":1}'), gzip.compress(b"[2]")
+    for stream in (one, one + two, one + b"\0\0\0"):
+        assert gunzip_bounded(stream, 100) == gzip.decompress(stream)
+    # The bound counts every member together, to the byte.
+    assert gunzip_bounded(one + two, 10) == b'{"a":1}[2]'
+    assert gunzip_bounded(one + two, 9) is None
+    assert gunzip_bounded(one, 6) is None
+    for cut in (one[:-3], one + two[:5]):
+        with pytest.raises(EOFError):
+            gunzip_bounded(cut, 100)
+    with pytest.raises(zlib.error):
+        gunzip_bounded(b"not gzip at all", 100)
 
 
 def _small_field() -> str:
