@@ -33,8 +33,8 @@ SESSION = "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000"
 BLOCK_BYTES = 1_000_000
 # The same work in both children: load, compile, render; only the source differs.
 COMPILE = """\
-import hashlib, sys
-from recap.timeline import compile_timeline, render_timeline
+import hashlib, json, sys
+from recap.timeline import as_json, compile_timeline, render_timeline
 if sys.argv[1] == "posthog":
     from pydantic import SecretStr
     from recap.sources.posthog import PostHogConfig, PostHogSource
@@ -45,7 +45,7 @@ else:
     recording = load_recording_file(sys.argv[2])
 timeline = compile_timeline(recording)
 render_timeline(timeline)
-digest = hashlib.sha256(b"".join(e.model_dump_json().encode() for e in timeline.events))
+digest = hashlib.sha256(b"".join(json.dumps(as_json(e)).encode() for e in timeline.events))
 print(len(timeline.events), digest.hexdigest()[:16])
 """
 

@@ -60,6 +60,7 @@ def print_timeline(arguments: TimelineArguments) -> None:
     from recap.core.timeline_settings import timeline_config
     from recap.sources.files import load_recording_file
     from recap.timeline import compile_budgeted, compile_timeline, count_tokens, render_timeline
+    from recap.timeline.models import as_json
 
     config = timeline_config()
     freeze_loaded_objects()
@@ -74,11 +75,11 @@ def print_timeline(arguments: TimelineArguments) -> None:
     text = render_timeline(compiled)
     if arguments.as_json:
         document = {
-            "session": compiled.session.model_dump(mode="json"),
-            "events": [event.model_dump(mode="json") for event in compiled.events],
+            "session": as_json(compiled.session),
+            "events": [as_json(event) for event in compiled.events],
             "text": text,
             "tokens": count_tokens(text),
-            "stats": compiled.stats.model_dump(mode="json"),
+            "stats": as_json(compiled.stats),
         }
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -9,7 +9,7 @@ recap itself found and whether the model's verdict agrees with what really happe
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
@@ -70,7 +70,7 @@ def timeline_facts(timeline: Timeline) -> list[Fact]:
             what = event.url or "?"
         else:
             # The renderer's words, so the fact reads as the line the model was given.
-            line = render_event(event.model_copy(update={"flags": []}), show_window=False)
+            line = render_event(replace(event, flags=[]), show_window=False)
             what = line.split(" ", 2)[2]
         if len(what) > _MAX_WHAT:
             what = what[: _MAX_WHAT - 1] + "…"

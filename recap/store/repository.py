@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recap.llm.schema import SessionSummary, SummaryOutcome
 from recap.store.tables import SummaryRow, TimelineRow
-from recap.timeline.models import Timeline
+from recap.timeline.models import Timeline, as_json
 
 
 class StoredTimeline(BaseModel):
@@ -173,7 +173,7 @@ class SummaryStore:
             "session_id": timeline.session.session_id,
             "tokens": tokens,
             "event_count": len(timeline.events),
-            "timeline": timeline.model_dump(mode="json"),
+            "timeline": as_json(timeline),
             "text": text,
             "created_at": datetime.now(UTC),
         }
@@ -190,11 +190,13 @@ class SummaryStore:
             row = session.get(TimelineRow, timeline_hash)
             if row is None:
                 return None
-            return StoredTimeline(
-                timeline_hash=row.timeline_hash,
-                timeline=Timeline.model_validate(row.timeline),
-                text=row.text,
-                tokens=row.tokens,
+            return StoredTimeline.model_validate(
+                {
+                    "timeline_hash": row.timeline_hash,
+                    "timeline": row.timeline,
+                    "text": row.text,
+                    "tokens": row.tokens,
+                }
             )
 
     def timeline_facts(self, timeline_hashes: set[str]) -> dict[str, TimelineFacts]:

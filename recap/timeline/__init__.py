@@ -10,7 +10,8 @@ and `budget` make the text the model reads. `compile_lines` keeps a long recordi
 events in a `line_store` on disk, and `compile_budgeted` budgets them from there, so
 memory stays flat however long the recording.
 
-May import `recap.recording` and `recap.core`; never `recap.llm` or anything above.
+May import `recap.recording` and `recap.core`; never `recap.llm` or anything above, and
+never pydantic (its artifacts are dataclasses, so that `recap timeline` stays small).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from recap.timeline.compile import (
     compile_lines,
     compile_timeline,
 )
-from recap.timeline.models import EventKind, SessionInfo, Timeline, TimelineEvent, TimelineStats
+from recap.timeline.models import (
+    EventKind,
+    SessionInfo,
+    Timeline,
+    TimelineEvent,
+    TimelineStats,
+    as_json,
+)
 from recap.timeline.render import render_event, render_lines, render_timeline
 from recap.timeline.tokens import count_tokens
 
@@ -34,8 +42,8 @@ from recap.timeline.tokens import count_tokens
 def timeline_hash(timeline: Timeline) -> str:
     """sha256 (hex) of the canonical JSON of the session and events; stats are excluded."""
     canonical = {
-        "session": timeline.session.model_dump(mode="json"),
-        "events": [event.model_dump(mode="json") for event in timeline.events],
+        "session": as_json(timeline.session),
+        "events": [as_json(event) for event in timeline.events],
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -48,6 +56,7 @@ __all__ = [
     "Timeline",
     "TimelineEvent",
     "TimelineStats",
+    "as_json",
     "budget_timeline",
     "compile_budgeted",
     "compile_events",

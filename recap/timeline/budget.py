@@ -297,11 +297,10 @@ def _fits(
 def _trimmed_stats(
     stats: TimelineStats, original: int, kept: int, dropped: Counter[str]
 ) -> TimelineStats:
-    return stats.model_copy(
-        update={
-            "truncated_events": stats.truncated_events + original - kept,
-            "dropped": dict(sorted(dropped.items(), key=lambda item: -item[1])),
-        }
+    return dataclasses.replace(
+        stats,
+        truncated_events=stats.truncated_events + original - kept,
+        dropped=dict(sorted(dropped.items(), key=lambda item: -item[1])),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from recap.core.timeline_config import TimelineConfig
@@ -79,7 +79,7 @@ def compile_timeline(recording: Recording, config: TimelineConfig | None = None)
     )
     session, stats = _with_recording_facts(recording, timeline.session, timeline.stats)
     if session is not timeline.session or stats is not timeline.stats:
-        timeline = timeline.model_copy(update={"session": session, "stats": stats})
+        timeline = replace(timeline, session=session, stats=stats)
     return timeline
 
 
@@ -192,17 +192,16 @@ def _with_recording_facts(
     """What the recording itself says beside its events: still being captured, and what
     a streaming source skipped and decoded (counted only once it was read)."""
     if recording.metadata.get("ongoing") is True:
-        session = session.model_copy(update={"ongoing": True})
+        session = replace(session, ongoing=True)
     read = recording.read_stats
     if read.skipped_total or read.decoded_bytes:
         merged = Counter(stats.skipped)
         merged.update(read.skipped)
-        stats = stats.model_copy(
-            update={
-                "skipped": dict(sorted(merged.items())),
-                "skipped_events": stats.skipped_events + read.skipped_total,
-                "decoded_bytes": read.decoded_bytes,
-            }
+        stats = replace(
+            stats,
+            skipped=dict(sorted(merged.items())),
+            skipped_events=stats.skipped_events + read.skipped_total,
+            decoded_bytes=read.decoded_bytes,
         )
     return session, stats
 
@@ -215,7 +214,7 @@ def _timeline_event(draft: Draft, ref: int, origin: int) -> TimelineEvent:
         kind=draft.kind,
         target=draft.target,
         value=draft.value,
-        flags=draft.flags,
+        flags=list(draft.flags),
         effect=draft.effect,
         url=draft.url,
         duration_ms=draft.duration_ms,
@@ -225,4 +224,4 @@ def _timeline_event(draft: Draft, ref: int, origin: int) -> TimelineEvent:
 
 
 def _moved(event: TimelineEvent, shift: int) -> TimelineEvent:
-    return event.model_copy(update={"t_ms": max(0, event.t_ms + shift)})
+    return replace(event, t_ms=max(0, event.t_ms + shift))

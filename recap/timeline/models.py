@@ -1,15 +1,16 @@
 """The timeline artifacts: what the compiler produces and what the model sees.
 
-Everything here is plain data that serializes to JSON; refs (`e1`, `e2`, …) are
-stable within one compiled timeline and are the only way a summary may cite it.
+Everything here is plain data that serializes to JSON; refs (`e1`, `e2`, …) are stable
+within one compiled timeline and are the only way a summary may cite it. The classes are
+stdlib dataclasses, so the compiler runs without loading pydantic; pydantic validates and
+serializes them where they are fields of its models (stored timelines, workflow payloads).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Final
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Final
 
 
 class EventKind(StrEnum):
@@ -74,49 +75,40 @@ ERROR_KINDS: Final = frozenset(
 ACTION_KINDS: Final = frozenset({EventKind.CLICK, EventKind.INPUT, EventKind.SUBMIT})
 
 
-class TimelineEvent(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
     """One fact the model may cite, by its `ref`."""
 
-    model_config = ConfigDict(frozen=True)
-
     ref: str
-    t_ms: int = Field(description="milliseconds since the session started")
-    window: str = Field(description="short window label, w1, w2, … in order of first appearance")
+    t_ms: int  # milliseconds since the session started
+    window: str  # short window label, w1, w2, … in order of first appearance
     kind: EventKind
-    target: str | None = Field(default=None, description="human label of the element")
-    value: str | None = Field(default=None, description="input value after masking and redaction")
-    flags: list[str] = Field(default_factory=list)
-    effect: str | None = Field(default=None, description="what visibly changed after the action")
-    url: str | None = Field(
-        default=None, description="page URL (redacted) at the time of the event"
-    )
+    target: str | None = None  # human label of the element
+    value: str | None = None  # input value after masking and redaction
+    flags: list[str] = field(default_factory=list)
+    effect: str | None = None  # what visibly changed after the action
+    url: str | None = None  # page URL (redacted) at the time of the event
     duration_ms: int | None = None
-    react_ms: int | None = Field(
-        default=None, description="ms from the action to its first visible effect"
-    )
-    count: int = Field(default=1, description="identical events collapsed into this one")
+    react_ms: int | None = None  # ms from the action to its first visible effect
+    count: int = 1  # identical events collapsed into this one
 
 
-class SessionInfo(BaseModel):
+@dataclass(slots=True)
+class SessionInfo:
     session_id: str
     start_timestamp_ms: int | None = None
     duration_ms: int = 0
     start_url: str | None = None
     distinct_id: str | None = None
     windows: int = 0
-    active_ms: int = Field(default=0, description="time with user activity, idle gaps excluded")
-    blind_ms: int = Field(
-        default=0, description="time the recording could not see (no snapshot, paused)"
-    )
-    ongoing: bool = Field(
-        default=False, description="the recording was still being captured when it was read"
-    )
-    max_scroll_y: int | None = Field(
-        default=None, description="deepest scroll position reached, in px from the top"
-    )
+    active_ms: int = 0  # time with user activity, idle gaps excluded
+    blind_ms: int = 0  # time the recording could not see (no snapshot, paused)
+    ongoing: bool = False  # the recording was still being captured when it was read
+    max_scroll_y: int | None = None  # deepest scroll position reached, in px from the top
 
 
-class TimelineStats(BaseModel):
+@dataclass(slots=True)
+class TimelineStats:
     raw_events: int = 0
     emitted_events: int = 0
     clicks: int = 0
@@ -132,18 +124,15 @@ class TimelineStats(BaseModel):
     dead_clicks: int = 0
     slow_clicks: int = 0
     decoded_bytes: int = 0
-    skipped_events: int = Field(
-        default=0, description="raw events dropped as malformed by the source or the compiler"
-    )
-    skipped: dict[str, int] = Field(
-        default_factory=dict, description="skipped input by reason (garbage_line, unknown_type…)"
-    )
-    dropped: dict[str, int] = Field(
-        default_factory=dict, description="events left out by the token budget, by kind"
-    )
+    skipped_events: int = 0  # raw events dropped as malformed by the source or the compiler
+    # skipped input by reason (garbage_line, unknown_type…)
+    skipped: dict[str, int] = field(default_factory=dict)
+    # events left out by the token budget, by kind
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
-class Timeline(BaseModel):
+@dataclass(slots=True)
+class Timeline:
     session: SessionInfo
     events: list[TimelineEvent]
     stats: TimelineStats
@@ -157,3 +146,26 @@ class Timeline(BaseModel):
     @property
     def refs(self) -> set[str]:
         return {event.ref for event in self.events}
+
+
+def as_json(item: TimelineEvent | SessionInfo | TimelineStats | Timeline) -> dict[str, Any]:
+    """`item` as JSON data, field by field in declaration order (as stored and printed)."""
+    if isinstance(item, Timeline):
+        return {
+            "session": as_json(item.session),
+            "events": [as_json(event) for event in item.events],
+            "stats": as_json(item.stats),
+        }
+    data = {name: getattr(item, name) for name in _FIELDS[type(item)]}
+    for name, value in data.items():
+        if isinstance(value, StrEnum):
+            data[name] = value.value
+        elif isinstance(value, list | dict):
+            data[name] = value.copy()
+    return data
+
+
+_FIELDS: Final[dict[type, tuple[str, ...]]] = {
+    kind: tuple(f.name for f in fields(kind))
+    for kind in (TimelineEvent, SessionInfo, TimelineStats)
+}

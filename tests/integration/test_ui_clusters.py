@@ -99,8 +99,8 @@ def _cluster(
 def _store_session(settings: Settings, session_id: str, title: str, *, failed: bool) -> None:
     """A stored timeline and its summary, for the similar sessions."""
     events = [
-        TimelineEvent.model_validate(
-            {
+        TimelineEvent(
+            **{
                 "ref": "e1",
                 "t_ms": 0,
                 "window": "w1",
@@ -108,8 +108,8 @@ def _store_session(settings: Settings, session_id: str, title: str, *, failed: b
                 "url": "https://shop.example/checkout",
             }
         ),
-        TimelineEvent.model_validate(
-            {
+        TimelineEvent(
+            **{
                 "ref": "e2",
                 "t_ms": 4_000,
                 "window": "w1",

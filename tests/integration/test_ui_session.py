@@ -53,8 +53,8 @@ class Deployment:
 
 def _timeline(session_id: str) -> Timeline:
     def event(ref: int, t_ms: int, kind: EventKind, **fields: object) -> TimelineEvent:
-        return TimelineEvent.model_validate(
-            {"ref": f"e{ref}", "t_ms": t_ms, "window": "w1", "kind": kind, **fields}
+        return TimelineEvent(
+            **{"ref": f"e{ref}", "t_ms": t_ms, "window": "w1", "kind": kind, **fields}
         )
 
     events = [

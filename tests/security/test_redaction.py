@@ -11,6 +11,7 @@ timeline the model sees.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from recap.recording.rrweb import FULL_SNAPSHOT, INCREMENTAL_SNAPSHOT, MUTATION
 from recap.sources import RawEvent
 from recap.timeline import EventKind, Timeline, compile_events, render_timeline
+from recap.timeline.models import as_json
 from recap.timeline.redact import (
     redact_console,
     redact_input_value,
@@ -377,7 +379,7 @@ class Session:
 
 def _everything(timeline: Timeline) -> str:
     """What leaves the compiler: the rendered lines and the JSON of every event."""
-    return render_timeline(timeline) + "\n" + timeline.model_dump_json()
+    return render_timeline(timeline) + "\n" + json.dumps(as_json(timeline), ensure_ascii=False)
 
 
 def _inputs(timeline: Timeline) -> list[tuple[str | None, str | None]]:

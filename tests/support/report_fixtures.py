@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -185,13 +185,12 @@ def copies(cases: Sequence[ReportCase], count: int) -> list[ReportCase]:
     for index in range(count):
         case = cases[index % len(cases)]
         session_id = f"{case.session_id[:24]}{index:012x}"
-        info = case.timeline.session.model_copy(
-            update={
-                "session_id": session_id,
-                "start_timestamp_ms": DEFAULT_START_MS + index * 60_000,
-            }
+        info = replace(
+            case.timeline.session,
+            session_id=session_id,
+            start_timestamp_ms=DEFAULT_START_MS + index * 60_000,
         )
-        timeline = case.timeline.model_copy(update={"session": info})
+        timeline = replace(case.timeline, session=info)
         summary, problem = summarize_case(case.label, timeline)
         result.append(ReportCase(case.label, timeline, summary, problem))
     return result

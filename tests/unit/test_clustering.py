@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -394,10 +395,9 @@ def test_similar_sessions_rank_by_shared_errors_and_flags() -> None:
 
 def test_session_document_uses_timeline_flags() -> None:
     timeline = _synthetic_timeline(0)
-    flagged = timeline.model_copy(
-        update={
-            "events": [*timeline.events, _event(99, 0, EventKind.CLICK, flags=["rage", "dead"])]
-        }
+    flagged = replace(
+        timeline,
+        events=[*timeline.events, _event(99, 0, EventKind.CLICK, flags=["rage", "dead"])],
     )
     document = session_document(None, flagged, ["abc"])
     assert "flag_rage" in document and "flag_dead" in document and "fp_abc" in document

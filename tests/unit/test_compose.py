@@ -6,6 +6,7 @@ down. The Temporal init job's script runs for real against a dev server."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import shlex
@@ -100,22 +101,27 @@ def is_interpolation(value: str) -> bool:
     return match is not None and match["op"] in (None, ":?", "?")
 
 
+def nested_fields(annotation: Any) -> list[str] | None:
+    """The field names of a settings group (a model or a dataclass); None for a value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return [f.name for f in dataclasses.fields(annotation)]
+    return None
+
+
 def is_setting(name: str) -> bool:
-    """RECAP_X is field x of Settings; RECAP_X__Y is field y of the model in field x."""
+    """RECAP_X is field x of Settings; RECAP_X__Y is field y of the group in field x."""
     if not name.startswith("RECAP_"):
         return False
-    model: type[BaseModel] = Settings
     parts = name.removeprefix("RECAP_").lower().split("__")
-    for position, part in enumerate(parts):
-        field = model.model_fields.get(part)
-        if field is None:
-            return False
-        if position < len(parts) - 1:
-            nested = field.annotation
-            if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
-                return False
-            model = nested
-    return True
+    field = Settings.model_fields.get(parts[0])
+    if field is None:
+        return False
+    if len(parts) == 1:
+        return True
+    nested = nested_fields(field.annotation)
+    return len(parts) == 2 and nested is not None and parts[1] in nested
 
 
 def is_pinned(image: str) -> bool:
@@ -406,9 +412,9 @@ def test_every_setting_reaches_the_recap_service_that_reads_it() -> None:
     one compose has no use for. A new setting fails here until it is placed."""
     settings: set[str] = set()
     for name, field in Settings.model_fields.items():
-        nested = field.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel):
-            settings |= {f"RECAP_{name}__{part}".upper() for part in nested.model_fields}
+        nested = nested_fields(field.annotation)
+        if nested is not None:
+            settings |= {f"RECAP_{name}__{part}".upper() for part in nested}
         else:
             settings.add(f"RECAP_{name}".upper())
     given: set[str] = set()

@@ -23,8 +23,8 @@ SHOP = "https://shop.example.com"
 
 def _timeline(session_id: str, specs: Sequence[Mapping[str, object]]) -> Timeline:
     events = [
-        TimelineEvent.model_validate(
-            {"ref": f"e{n}", "t_ms": n * 1_000, "window": "w1", "url": f"{SHOP}/cart", **spec}
+        TimelineEvent(
+            **{"ref": f"e{n}", "t_ms": n * 1_000, "window": "w1", "url": f"{SHOP}/cart", **spec}
         )
         for n, spec in enumerate(specs, start=1)
     ]

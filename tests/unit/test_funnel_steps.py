@@ -20,8 +20,8 @@ SHOP = "https://shop.example.com"
 
 
 def _event(number: int, kind: EventKind, **fields: object) -> TimelineEvent:
-    return TimelineEvent.model_validate(
-        {"ref": f"e{number}", "t_ms": number * 1_000, "window": "w1", "kind": kind, **fields}
+    return TimelineEvent(
+        **{"ref": f"e{number}", "t_ms": number * 1_000, "window": "w1", "kind": kind, **fields}
     )
 
 

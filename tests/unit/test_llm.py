@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -239,8 +240,8 @@ def test_gate_puts_model_text_on_one_line() -> None:
 
 
 def _with(timeline: Timeline, ref: str, **changes: Any) -> Timeline:
-    events = [e.model_copy(update=changes) if e.ref == ref else e for e in timeline.events]
-    return timeline.model_copy(update={"events": events})
+    events = [replace(e, **changes) if e.ref == ref else e for e in timeline.events]
+    return replace(timeline, events=events)
 
 
 def test_gate_drops_friction_claims_without_a_code_flag() -> None:
@@ -305,7 +306,7 @@ def test_timestamps_come_from_the_timeline_never_the_model() -> None:
 
 
 def test_success_contradicted_by_a_blocking_error_is_noted_not_changed() -> None:
-    last_error = _timeline().model_copy(update={"events": _timeline().events[:3]})
+    last_error = replace(_timeline(), events=_timeline().events[:3])
     answer = _answer(["e2"])
     answer.summary_outcome.success = True
     summary = gate(answer, last_error, _run(), focus_area=None)
@@ -314,7 +315,7 @@ def test_success_contradicted_by_a_blocking_error_is_noted_not_changed() -> None
     assert "e2" in summary.gate_notes[0]
     # the same claim on a session whose last action went fine: no note
     calm = _with(last_error, "e2", flags=[])
-    calm = calm.model_copy(update={"events": calm.events[:2]})
+    calm = replace(calm, events=calm.events[:2])
     answer.issues = []
     assert gate(answer, calm, _run(), focus_area=None).gate_notes == []
 

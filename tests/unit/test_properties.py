@@ -30,6 +30,7 @@ from recap.recording.decode import compress_event
 from recap.recording.models import RecordingError
 from recap.sources.files import load_recording_file
 from recap.timeline import Timeline, budget_timeline, compile_timeline, render_timeline
+from recap.timeline.models import as_json
 from tests.support.recordings import BY_WINDOW_ID, CHALK, HOGFLIX, RRWEB_CONSOLE, RRWEB_INTEGRATION
 
 Event = dict[str, Any]
@@ -331,7 +332,7 @@ def check_timeline(timeline: Timeline) -> None:
 
 
 def event_dumps(timeline: Timeline) -> list[dict[str, Any]]:
-    return [event.model_dump(mode="json") for event in timeline.events]
+    return [as_json(event) for event in timeline.events]
 
 
 # -- properties ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from recap.timeline import (
 )
 from recap.timeline import tokens as tokens_module
 from recap.timeline.mirror import DomMirror
+from recap.timeline.models import as_json
 from recap.timeline.render import format_clock, render_event
 from tests.support.recordings import (
     BY_WINDOW_ID,
@@ -56,7 +58,7 @@ def of_kind(timeline: Timeline, kind: EventKind) -> list[TimelineEvent]:
 
 
 def everything(timeline: Timeline) -> str:
-    return timeline.model_dump_json() + "\n" + render_timeline(timeline)
+    return json.dumps(as_json(timeline), ensure_ascii=False) + "\n" + render_timeline(timeline)
 
 
 def untimed(name: str, source: Path = RRWEB_INTEGRATION) -> list[RawEvent]:
@@ -684,9 +686,9 @@ def test_timeline_hash_covers_session_and_events() -> None:
     timeline = compiled(HOGFLIX)
     digest = timeline_hash(timeline)
     assert len(digest) == 64
-    changed = timeline.model_copy(update={"events": timeline.events[1:]})
+    changed = replace(timeline, events=timeline.events[1:])
     assert timeline_hash(changed) != digest
-    restat = timeline.model_copy(update={"stats": timeline.stats.model_copy(update={"clicks": 99})})
+    restat = replace(timeline, stats=replace(timeline.stats, clicks=99))
     assert timeline_hash(restat) == digest
 
 
