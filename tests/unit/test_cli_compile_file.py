@@ -81,8 +81,8 @@ def test_a_missing_file_fails_the_same_way_with_and_without_the_table(tmp_path: 
 
 def test_a_plain_timeline_loads_neither_pydantic_nor_the_command_table(tmp_path: Path) -> None:
     """What keeps `recap timeline FILE` small and quick to start (issue 21): the compiler,
-    its artifacts and its thresholds are plain dataclasses, and pydantic (with the model
-    schemas it builds, two thirds of the process's memory at 10 MB) is never imported."""
+    its artifacts and its thresholds are plain dataclasses, and pydantic (with the schemas
+    it builds, about a third of the process's memory at 10 MB) is never imported."""
     env = {n: v for n, v in os.environ.items() if not n.upper().startswith("RECAP_")}
     env["RECAP_TIMELINE__MAX_DECODED_BYTES"] = str(1 << 30)  # read without the settings, too
     done = subprocess.run(
