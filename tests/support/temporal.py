@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
@@ -32,10 +33,16 @@ def temporal_cli() -> str:
     return found
 
 
+# The SDK gives the dev server 5 s to answer; on 2 busy cores it can take longer, and the
+# whole session's tests hang on this one server.
+DEV_SERVER_STARTUP = timedelta(seconds=60)
+
+
 async def start_dev_server() -> WorkflowEnvironment:
     """A local dev server with recap's search attributes and the pydantic converter."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
+        dev_server_startup_timeout=DEV_SERVER_STARTUP,
         data_converter=pydantic_data_converter,
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
         dev_server_log_level="warn",

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from recap.cli.commands import app
 from recap.core.config import Settings
 from recap.core.naming import SEARCH_ATTRIBUTES
-from tests.support.temporal import temporal_cli
+from tests.support.temporal import DEV_SERVER_STARTUP, temporal_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -457,7 +457,9 @@ async def test_init_job_script_creates_namespace_and_attributes_idempotently() -
     script = job["command"][0].replace("$$", "$")
     cli = Path(temporal_cli())
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(cli), dev_server_log_level="warn"
+        dev_server_existing_path=str(cli),
+        dev_server_log_level="warn",
+        dev_server_startup_timeout=DEV_SERVER_STARTUP,
     )
     try:
         namespace = "recap-compose"
